@@ -1,0 +1,170 @@
+// Records a running session incrementally: the session row at start, events as they happen, telemetry
+// in batches flushed at least every second (so a crash loses at most the last second), the outcome at
+// the end. Recording must never endanger the session: a write failure (full disk, read-only directory)
+// is reported once through onError, recording stops, and nothing is thrown into the session.
+import type { Clock, TelemetryMsg, TimerHandle } from "../../protocol/index.js";
+import type { Store } from "./db.js";
+import type { NewSession, SampleRow, SessionOutcome, SessionRecord } from "./types.js";
+
+/** The part of the session handle the recorder listens to (src/session's SessionHandle fits it). */
+export interface RecordableSession {
+  onSample(cb: (tlm: TelemetryMsg) => void): () => void;
+  onEvent(cb: (e: unknown) => void): () => void;
+  readonly done: Promise<unknown>;
+}
+
+export interface RecorderOptions {
+  clock: Clock;
+  /** Called at most once, with one line, when recording fails. */
+  onError?: (line: string) => void;
+  flushMs?: number;
+  /** Buffer bound: flush early past this many samples. */
+  maxBuffered?: number;
+}
+
+export interface Recorder {
+  /** undefined when the session row could not be written. */
+  readonly sessionId: number | undefined;
+  readonly failed: boolean;
+  /** Resolves once the outcome is stored (or recording has failed); never rejects. */
+  readonly finished: Promise<SessionRecord | undefined>;
+  flush(): void;
+}
+
+const OUTCOMES: readonly SessionOutcome[] = ["completed", "aborted", "fault", "refused"];
+
+interface EventFields {
+  kind: string;
+  code?: string;
+  severity?: string;
+  msg?: string;
+  discomfort?: string;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Session events are plain objects; take the usual fields without depending on their exact type. */
+export function eventFields(e: unknown): EventFields {
+  const o = (e && typeof e === "object" ? e : {}) as Record<string, unknown>;
+  const kind = str(o.kind) ?? str(o.type) ?? "event";
+  const msg = str(o.msg) ?? str(o.message) ?? str(o.text);
+  const isDiscomfort = kind === "discomfort" || str(o.code) === "DISCOMFORT";
+  const dk = str(o.discomfort) ?? str(o.what) ?? str(o.detail) ?? (isDiscomfort ? msg ?? "other" : undefined);
+  return { kind, code: str(o.code), severity: str(o.severity), msg, discomfort: isDiscomfort ? dk : undefined };
+}
+
+function describe(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const msg = err instanceof Error ? err.message : String(err);
+  return typeof code === "string" && !msg.includes(code) ? `${code}: ${msg}` : msg;
+}
+
+export function attachRecorder(store: Store, handle: RecordableSession, meta: NewSession, opts: RecorderOptions): Recorder {
+  const { clock } = opts;
+  const flushMs = opts.flushMs ?? 1000;
+  const maxBuffered = opts.maxBuffered ?? 2000;
+  const t0 = clock.now();
+  const rel = () => (clock.now() - t0) / 1000;
+  let failed = false;
+  let sessionId: number | undefined;
+  let buffer: SampleRow[] = [];
+  let timer: TimerHandle | undefined;
+  const unsubs: (() => void)[] = [];
+
+  const fail = (err: unknown) => {
+    if (failed) return;
+    failed = true;
+    buffer = [];
+    clock.clearInterval(timer);
+    const line = `session history not recorded (${describe(err)}); the session itself is unaffected`;
+    try {
+      opts.onError?.(line);
+    } catch {
+      // A broken reporter must not reach the session either.
+    }
+  };
+  /** Runs a write; after the first failure nothing is written any more. */
+  const write = (fn: (id: number) => void) => {
+    if (failed || sessionId === undefined) return;
+    try {
+      fn(sessionId);
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  const flush = () => {
+    if (!buffer.length) return;
+    const rows = buffer;
+    buffer = [];
+    write((id) => store.db.transaction(() => store.sessions.addSamples(id, rows))());
+  };
+
+  try {
+    sessionId = store.sessions.begin(meta);
+  } catch (err) {
+    fail(err);
+  }
+
+  if (!failed) {
+    timer = clock.setInterval(flush, flushMs);
+    unsubs.push(
+      handle.onSample((tlm) => {
+        if (failed) return;
+        buffer.push({ t: rel(), devT: tlm.t, tilt: tlm.tilt, tilt2: tlm.tilt2, vel: tlm.vel, force: tlm.force ?? null, current: tlm.current, mode: tlm.mode });
+        if (buffer.length >= maxBuffered) flush();
+      }),
+      handle.onEvent((e) => {
+        const f = eventFields(e);
+        const t = rel();
+        write((id) =>
+          store.db.transaction(() => {
+            store.sessions.addEvent(id, { t, kind: f.kind, code: f.code, severity: f.severity, msg: f.msg, json: e });
+            if (f.discomfort !== undefined) store.sessions.addDiscomfort(id, { t, kind: f.discomfort, reportedAt: store.now().toISOString() });
+          })(),
+        );
+      }),
+    );
+  }
+
+  const stop = () => {
+    clock.clearInterval(timer);
+    for (const u of unsubs.splice(0)) u();
+  };
+
+  const finished = handle.done.then(
+    (summary) => {
+      flush();
+      stop();
+      const s = (summary && typeof summary === "object" ? summary : {}) as Record<string, unknown>;
+      const outcome = OUTCOMES.find((o) => o === s.outcome) ?? "aborted";
+      write((id) => {
+        if (s.limits !== undefined) store.sessions.setPlan(id, s.limits, undefined);
+        store.sessions.end(id, outcome, { reason: str(s.reason), summary, discomfort: s.discomfort === true });
+      });
+      return failed || sessionId === undefined ? undefined : store.sessions.find(sessionId);
+    },
+    (err: unknown) => {
+      flush();
+      stop();
+      write((id) => store.sessions.end(id, "aborted", { reason: `session error: ${describe(err)}` }));
+      return failed || sessionId === undefined ? undefined : store.sessions.find(sessionId);
+    },
+  ).catch((err: unknown) => {
+    fail(err);
+    return undefined;
+  });
+
+  return {
+    get sessionId() {
+      return sessionId;
+    },
+    get failed() {
+      return failed;
+    },
+    finished,
+    flush,
+  };
+}

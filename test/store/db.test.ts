@@ -1,0 +1,119 @@
+import Database from "better-sqlite3";
+import { chmodSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DB_FILE, MIGRATIONS, SCHEMA_VERSION, StoreError, defaultDataDir, migrate, openStore, schemaVersion, type Migration } from "../../src/store/index.js";
+import { tempDir } from "./tmp.js";
+
+describe("data directory", () => {
+  it("prefers INVERT_HOME, then the platform's user data location", () => {
+    expect(defaultDataDir({ env: { INVERT_HOME: "/x/inv" }, platform: "linux", home: "/h" })).toBe("/x/inv");
+    expect(defaultDataDir({ env: {}, platform: "linux", home: "/h" })).toBe(join("/h", ".local", "share", "invert"));
+    expect(defaultDataDir({ env: { XDG_DATA_HOME: "/xdg" }, platform: "linux", home: "/h" })).toBe(join("/xdg", "invert"));
+    expect(defaultDataDir({ env: {}, platform: "darwin", home: "/h" })).toBe(join("/h", "Library", "Application Support", "invert"));
+    expect(defaultDataDir({ env: { APPDATA: "C:/Users/u/AppData/Roaming" }, platform: "win32", home: "/h" })).toBe(
+      join("C:/Users/u/AppData/Roaming", "invert"),
+    );
+  });
+
+  it("creates a missing directory and opens the database in WAL mode", () => {
+    const dir = join(tempDir(), "nested", "home");
+    const store = openStore(dir);
+    expect(existsSync(join(dir, DB_FILE))).toBe(true);
+    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(schemaVersion(store.db)).toBe(SCHEMA_VERSION);
+    store.close();
+  });
+});
+
+describe("migrations", () => {
+  it("applies every migration once and reopening is a no-op", () => {
+    const dir = tempDir();
+    openStore(dir).close();
+    const again = openStore(dir);
+    expect(schemaVersion(again.db)).toBe(MIGRATIONS.length);
+    const tables = again.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all();
+    expect(tables).toEqual(["discomfort_reports", "events", "profiles", "samples", "screenings", "sessions"]);
+    again.close();
+  });
+
+  it("upgrades an older database keeping its data", () => {
+    const dir = tempDir();
+    const s = openStore(dir);
+    s.profiles.create({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 60 });
+    s.close();
+    const extra: Migration = { version: SCHEMA_VERSION + 1, name: "notes column", up: (db) => db.exec(`ALTER TABLE profiles ADD COLUMN notes TEXT`) };
+    const up = openStore(dir, { migrations: [...MIGRATIONS, extra] });
+    expect(schemaVersion(up.db)).toBe(SCHEMA_VERSION + 1);
+    expect(up.profiles.get("ann").weightKg).toBe(70);
+    up.close();
+  });
+
+  it("rolls a failing migration back entirely, version included", () => {
+    const db = new Database(":memory:");
+    migrate(db);
+    const broken: Migration = {
+      version: SCHEMA_VERSION + 1,
+      name: "broken",
+      up: (d) => {
+        d.exec(`CREATE TABLE half (x INTEGER)`);
+        throw new Error("boom");
+      },
+    };
+    expect(() => migrate(db, [...MIGRATIONS, broken])).toThrow("boom");
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+    expect(db.prepare(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'half'`).pluck().get()).toBe(0);
+  });
+
+  it("refuses a database newer than the code, naming both versions", () => {
+    const dir = tempDir();
+    openStore(dir).close();
+    const raw = new Database(join(dir, DB_FILE));
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 3}`);
+    raw.close();
+    let err: unknown;
+    try {
+      openStore(dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as Error).message).toContain(`schema version ${SCHEMA_VERSION + 3}`);
+    expect((err as Error).message).toContain(`understands (${SCHEMA_VERSION})`);
+  });
+});
+
+describe("crash leftovers", () => {
+  it("marks a session left open as aborted, companion stopped, at the next open", () => {
+    const dir = tempDir();
+    const t = new Date("2026-03-01T10:00:00Z");
+    const s = openStore(dir, { now: () => t });
+    const id = s.sessions.begin({ kind: "program", programName: "beginner", program: { steps: [] } });
+    s.sessions.addSamples(id, [{ t: 0.1, tilt: 1, tilt2: 1, vel: 0, current: 0, mode: "moving" }]);
+    const done = s.sessions.begin({ kind: "program", programName: "beginner", program: {} });
+    s.sessions.end(done, "completed");
+    s.close();
+    const again = openStore(dir, { now: () => new Date("2026-03-01T11:00:00Z") });
+    expect(again.recoveredSessions).toBe(1);
+    const rec = again.sessions.get(id);
+    expect(rec.outcome).toBe("aborted");
+    expect(rec.reason).toBe("companion stopped");
+    expect(rec.endedAt).toBe("2026-03-01T11:00:00.000Z");
+    expect(again.sessions.get(done).outcome).toBe("completed");
+    expect(again.sessions.samples(id)).toHaveLength(1);
+    again.close();
+  });
+});
+
+describe("unwritable directory", () => {
+  it.skipIf(process.getuid?.() === 0)("reports a clear error for a directory it cannot create a database in", () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o500);
+    try {
+      expect(() => openStore(join(dir, "sub"))).toThrow(/cannot create data directory/);
+      expect(() => openStore(dir)).toThrow(StoreError);
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+  });
+});
