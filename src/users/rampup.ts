@@ -1,0 +1,159 @@
+// Beginner ramp-up (DOMAIN.md section 2): pure rules over a profile's session history and `now`.
+//
+// - The first session is at startAngle; the angle steps up by stepDeg after a ramp-up session that
+//   completed without discomfort, and stays put after one that did not complete.
+// - During the first earlyDays (from the first session) the angle never exceeds earlyMaxAngle and
+//   sessions last earlyMinutes; later up to the profile maximum, sessions of laterMinutes. Duration
+//   starts at the low end of the range and grows a minute per comfortable session.
+// - A discomfort report in any session sends the angle back discomfortStepsBack steps (never below minAngle).
+// - At most maxPerDay sessions in any rolling 24 h (a rolling window is independent of time zones);
+//   a refusal names the time of the next allowed session.
+// - Explicit programs are capped at the current step's angle, unless the profile maximum was raised
+//   deliberately (rampupBypass), in which case the profile maximum caps them.
+
+export interface RampupConfig {
+  startAngle: number;
+  stepDeg: number;
+  minAngle: number;
+  earlyDays: number;
+  earlyMaxAngle: number;
+  earlyMinutes: readonly [number, number];
+  laterMinutes: readonly [number, number];
+  discomfortStepsBack: number;
+  maxPerDay: number;
+  /** Speed of the ramp-up program's ramp, deg/s. */
+  rampSpeed: number;
+}
+
+export const DEFAULT_RAMPUP: RampupConfig = {
+  startAngle: 20,
+  stepDeg: 5,
+  minAngle: 10,
+  earlyDays: 14,
+  earlyMaxAngle: 30,
+  earlyMinutes: [1, 2],
+  laterMinutes: [3, 5],
+  discomfortStepsBack: 2,
+  maxPerDay: 3,
+  rampSpeed: 2,
+};
+
+export const DEFAULT_MAX_ANGLE = 60;
+
+export interface HistoryEntry {
+  startedAt: string | Date;
+  kind: "rampup" | "program";
+  outcome: "completed" | "aborted" | "fault" | "refused" | null;
+  discomfort: boolean;
+  /** The ramp-up angle the session aimed for (ramp-up sessions). */
+  targetAngle?: number | null;
+}
+
+export interface RampupProfile {
+  maxAngle: number;
+  rampupBypass?: boolean;
+}
+
+export type NextStep =
+  | {
+      ok: true;
+      angle: number;
+      minutes: number;
+      /** The highest angle an explicit program may reach now. */
+      allowedMaxAngle: number;
+      phase: "early" | "later";
+      /** 1-based number of the session this step would be. */
+      sessionNumber: number;
+      reason: string;
+    }
+  | { ok: false; nextAllowedAt: Date; reason: string };
+
+const DAY_MS = 86_400_000;
+
+const ms = (d: string | Date) => (typeof d === "string" ? Date.parse(d) : d.getTime());
+
+function sortByStart(h: readonly HistoryEntry[]): HistoryEntry[] {
+  return [...h].sort((a, b) => ms(a.startedAt) - ms(b.startedAt));
+}
+
+/** Sessions that count: a refused session never moved the user. */
+function counted(h: readonly HistoryEntry[], nowMs: number): HistoryEntry[] {
+  return sortByStart(h).filter((e) => e.outcome !== "refused" && ms(e.startedAt) <= nowMs);
+}
+
+export function nextStep(profile: RampupProfile, history: readonly HistoryEntry[], now: Date, cfg: RampupConfig = DEFAULT_RAMPUP): NextStep {
+  const nowMs = now.getTime();
+  const past = counted(history, nowMs);
+
+  const recent = past.filter((e) => ms(e.startedAt) > nowMs - DAY_MS);
+  if (recent.length >= cfg.maxPerDay) {
+    const oldest = recent[recent.length - cfg.maxPerDay];
+    const at = new Date(ms(oldest.startedAt) + DAY_MS);
+    return {
+      ok: false,
+      nextAllowedAt: at,
+      reason: `${recent.length} sessions in the last 24 h (at most ${cfg.maxPerDay}); next session allowed at ${at.toISOString()}`,
+    };
+  }
+
+  const firstMs = past.length ? ms(past[0].startedAt) : nowMs;
+  const earlyEnd = firstMs + cfg.earlyDays * DAY_MS;
+  const capAt = (t: number) => Math.min(profile.maxAngle, t < earlyEnd ? cfg.earlyMaxAngle : profile.maxAngle);
+
+  let angle = cfg.startAngle;
+  let why = past.length ? "" : "first session";
+  let streak = 0;
+  for (const e of past) {
+    const t = ms(e.startedAt);
+    const inPhaseOfNow = (t < earlyEnd) === (nowMs < earlyEnd);
+    const base = e.kind === "rampup" && typeof e.targetAngle === "number" ? e.targetAngle : angle;
+    if (e.discomfort) {
+      angle = Math.max(cfg.minAngle, Math.min(base, capAt(t)) - cfg.discomfortStepsBack * cfg.stepDeg);
+      why = `discomfort reported on ${new Date(t).toISOString().slice(0, 10)}: back ${cfg.discomfortStepsBack} steps`;
+      streak = 0;
+    } else if (e.kind === "rampup" && e.outcome === "completed") {
+      angle = Math.min(base, capAt(t)) + cfg.stepDeg;
+      why = `last ramp-up session completed without discomfort: +${cfg.stepDeg}°`;
+      streak = inPhaseOfNow ? streak + 1 : 0;
+    } else if (e.kind === "rampup") {
+      why = `last ramp-up session did not complete: same angle again`;
+    }
+  }
+
+  const early = nowMs < earlyEnd;
+  const cap = capAt(nowMs);
+  const final = Math.max(Math.min(angle, cap), Math.min(cfg.minAngle, cap));
+  if (angle > cap) why += `; capped at ${cap}° (${early ? `first ${cfg.earlyDays} days` : "profile maximum"})`;
+  const [lo, hi] = early ? cfg.earlyMinutes : cfg.laterMinutes;
+  const minutes = Math.min(hi, lo + streak);
+  const allowed = profile.rampupBypass ? profile.maxAngle : final;
+  const day = Math.floor((nowMs - firstMs) / DAY_MS) + 1;
+  return {
+    ok: true,
+    angle: final,
+    minutes,
+    allowedMaxAngle: allowed,
+    phase: early ? "early" : "later",
+    sessionNumber: past.length + 1,
+    reason:
+      `ramp-up session ${past.length + 1} (day ${day}${early ? ` of the first ${cfg.earlyDays}` : ""}): ${final}° for ${minutes} min; ${why}` +
+      (profile.rampupBypass ? `; explicit programs allowed up to the profile maximum ${profile.maxAngle}°` : ""),
+  };
+}
+
+/** Refuses an explicit program reaching above what the ramp-up allows now. */
+export function checkProgramAngle(programMaxAngle: number, step: NextStep, profileName: string): { ok: true } | { ok: false; message: string } {
+  if (!step.ok) return { ok: false, message: step.reason };
+  if (programMaxAngle <= step.allowedMaxAngle + 1e-9) return { ok: true };
+  return {
+    ok: false,
+    message:
+      `program reaches ${round(programMaxAngle)}° but the ramp-up allows ${step.allowedMaxAngle}° for profile "${profileName}" now ` +
+      `(run \`invert run --profile ${profileName}\` without a program for the next step, or raise the maximum deliberately with ` +
+      `\`invert profile set ${profileName} --max-angle DEG --i-understand\`)`,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
