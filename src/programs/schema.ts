@@ -1,0 +1,151 @@
+// Programs as users write them (JSON or YAML), validated with zod. Every bound here is a sanity bound on
+// what a program may say at all; whether a program may run on a given device for a given user is decided
+// later by src/limits/effective.ts, against the strictest of the device, profile and program limits.
+//
+// The session always ends with the slow return (descent, rest near horizontal, slow final rise), run by
+// the session machine and by the firmware on its own if the link is lost. So `return` is implicit at the
+// end of every program; an explicit `return` step is allowed only as the last step, to make that visible
+// in the file, and compiles to nothing.
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { LimitSetSchema, TILT_MAX_DEG, TILT_MIN_DEG } from "../limits/limit-set.js";
+import { describeIssue, ProgramError, programErrorLine, type ProgramProblem } from "./errors.js";
+
+export { ProgramError } from "./errors.js";
+
+/** Speed of the move to a `rest` angle when the step names none: the design default return speed. */
+export const DEFAULT_REST_SPEED = 4;
+/** Triton: rest force is 50% of the target during the rest time (DOMAIN.md section 3). */
+export const DEFAULT_REST_PCT = 50;
+
+const angle = z.number().min(TILT_MIN_DEG).max(TILT_MAX_DEG);
+const speed = z.number().positive().max(90);
+const seconds = z.number().positive().max(3600);
+const dwell = z.number().min(0).max(600);
+const cycles = z.number().int().min(1).max(100);
+const label = z.string().min(1).max(60).optional();
+
+export const RampStep = z.strictObject({ type: z.literal("ramp"), label, to: angle, speed });
+export const HoldStep = z.strictObject({ type: z.literal("hold"), label, seconds });
+export const PumpStep = z.strictObject({
+  type: z.literal("pump"),
+  label,
+  from: angle,
+  to: angle,
+  cycles,
+  /** Seconds at each end; dwellLow/dwellHigh (at the lower/higher angle) override it. */
+  dwell: dwell.default(0),
+  dwellLow: dwell.optional(),
+  dwellHigh: dwell.optional(),
+  speed,
+});
+export const Progression = z.strictObject({
+  /** progressive: climbs to the target in `steps` equal steps before cycling; regressive: descends in
+   * `steps` equal steps after the cycles; both: the two. */
+  mode: z.enum(["progressive", "regressive", "both"]),
+  steps: z.number().int().min(2).max(20),
+  /** Seconds at each intermediate step; defaults to the step's holdS. */
+  stepHoldS: z.number().positive().max(600).optional(),
+});
+export const TractionStep = z.strictObject({
+  type: z.literal("traction"),
+  label,
+  target: z.number().positive().max(5000),
+  restPct: z.number().min(0).max(100).default(DEFAULT_REST_PCT),
+  holdS: seconds,
+  restS: z.number().min(0).max(3600),
+  cycles,
+  rate: z.number().positive().max(1000),
+  progression: Progression.optional(),
+});
+export const RestStep = z.strictObject({
+  type: z.literal("rest"),
+  label,
+  seconds,
+  /** Where to rest; defaults to horizontal (0) when the program moves the table, and to "stay put" on a
+   * stretcher-only program, where there is no table to move. */
+  angle: angle.optional(),
+  speed: speed.default(DEFAULT_REST_SPEED),
+});
+export const ReturnStep = z.strictObject({ type: z.literal("return"), label });
+
+export const StepSchema = z.discriminatedUnion("type", [RampStep, HoldStep, PumpStep, TractionStep, RestStep, ReturnStep]);
+
+export const ProgramSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be letters, digits, '.', '_' or '-' (at most 64)"),
+    description: z.string().max(1000).default(""),
+    /** Citation for where the program's shape comes from (DOMAIN.md section for the built-ins). */
+    source: z.string().max(500).optional(),
+    /** The program's own limits: the third limit source, next to the device's and the user's. */
+    limits: LimitSetSchema.optional(),
+    steps: z.array(StepSchema).min(1).max(500),
+  })
+  .superRefine((p, ctx) => {
+    p.steps.forEach((s, i) => {
+      if (s.type === "return" && i !== p.steps.length - 1) {
+        ctx.addIssue({ code: "custom", path: ["steps", i], message: "must be the last step (every session ends with the slow return)" });
+      }
+      if (s.type === "pump" && s.from === s.to) {
+        ctx.addIssue({ code: "custom", path: ["steps", i, "to"], message: `must differ from "from" (both are ${s.to})` });
+      }
+    });
+  });
+
+export type Program = z.output<typeof ProgramSchema>;
+/** A program as written in a file, before defaults are filled in. */
+export type ProgramInput = z.input<typeof ProgramSchema>;
+export type Step = Program["steps"][number];
+export type StepType = Step["type"];
+export type PumpStepT = z.output<typeof PumpStep>;
+export type TractionStepT = z.output<typeof TractionStep>;
+export const STEP_TYPES: readonly StepType[] = ["ramp", "hold", "pump", "traction", "rest", "return"];
+
+/** Validates a program; throws ProgramError with one line naming step (1-based), type, field and reason. */
+export function parseProgram(input: unknown, source?: string): Program {
+  const r = ProgramSchema.safeParse(input);
+  if (r.success) return r.data;
+  const problems: ProgramProblem[] = r.error.issues.map((i) => describeIssue(i, input));
+  const rawName = input !== null && typeof input === "object" ? (input as { name?: unknown }).name : undefined;
+  const name = typeof rawName === "string" && rawName.length <= 64 ? rawName : undefined;
+  const line = programErrorLine(name, problems);
+  throw new ProgramError(source ? `${source}: ${line}` : line, problems, source);
+}
+
+/** Reads a .json, .yaml or .yml program file; any failure is one line naming the file (and line). */
+export function loadProgramFile(path: string): Program {
+  const ext = extname(path).toLowerCase();
+  if (ext !== ".json" && ext !== ".yaml" && ext !== ".yml") {
+    throw new ProgramError(`${path}: unsupported file type "${ext || "(none)"}" (use .json, .yaml or .yml)`, [], path);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
+    throw new ProgramError(`${path}: cannot read: ${why}`, [], path);
+  }
+  return parseProgram(ext === ".json" ? parseJsonText(text, path) : parseYamlText(text, path), path);
+}
+
+function parseJsonText(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ProgramError(`${path}: invalid JSON: ${(err as Error).message}`, [], path);
+  }
+}
+
+function parseYamlText(text: string, path: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const e = doc.errors[0];
+  if (e) {
+    const where = e.linePos?.[0] ? `:${e.linePos[0].line}:${e.linePos[0].col}` : "";
+    const what = e.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "") ?? "parse error";
+    throw new ProgramError(`${path}${where}: invalid YAML: ${what}`, [], path);
+  }
+  return doc.toJS() as unknown;
+}
