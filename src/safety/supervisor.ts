@@ -1,0 +1,221 @@
+// The companion's safety supervisor, PX4-failsafe style: a pure function of (now, what is observed,
+// what it remembered last time) that names every active condition with the action it calls for; the
+// most severe action wins. Some conditions act at once (a limit crossed), others only once they have
+// lasted a short delay (a tracking error while a move starts), so one noisy sample never aborts a session.
+// No clock, no I/O: tests give explicit timestamps.
+import { faultSpec } from "../../protocol/index.js";
+import type { TelemetryMsg } from "../../protocol/index.js";
+
+export type SafetyAction = "none" | "warn" | "hold" | "return" | "return-reduced-speed" | "handed-to-firmware";
+
+/** Severity order: the most severe active action wins. */
+export const SAFETY_ACTIONS: readonly SafetyAction[] = ["none", "warn", "hold", "return", "return-reduced-speed", "handed-to-firmware"];
+
+export function severity(a: SafetyAction): number {
+  return SAFETY_ACTIONS.indexOf(a);
+}
+
+export function mostSevere(a: SafetyAction, b: SafetyAction): SafetyAction {
+  return severity(a) >= severity(b) ? a : b;
+}
+
+export type CheckName =
+  | "discomfort"
+  | "link"
+  | "stale"
+  | "device-fault"
+  | "device-returning"
+  | "stop-switch"
+  | "ankle-lock"
+  | "tilt-limit"
+  | "force-limit"
+  | "overspeed"
+  | "tracking"
+  | "sensor-mismatch";
+
+export interface Expectation {
+  /** idle: nothing commanded; moving/returning: between `from` and `target`; holding: at `target`. */
+  phase: "idle" | "moving" | "holding" | "returning";
+  tiltFrom?: number;
+  tiltTarget?: number;
+}
+
+export interface SupervisedLimits {
+  tiltMin: number;
+  tiltMax: number;
+  speedMax: number;
+  forceMax: number;
+}
+
+export type SupervisedLinkStatus = "idle" | "handshaking" | "up" | "lost" | "closed";
+
+export interface Observed {
+  expect: Expectation;
+  limits: SupervisedLimits;
+  /** The device's upright angle: the return goes there even when a soft tiltMin is higher. */
+  upright: number;
+  tlm: TelemetryMsg | undefined;
+  tlmAt: number | undefined;
+  tlmPeriodMs: number;
+  link: SupervisedLinkStatus;
+  discomfort: boolean;
+}
+
+export interface Thresholds {
+  trackingTolDeg: number;
+  trackingHoldMs: number;
+  trackingReturnMs: number;
+  speedMarginFrac: number;
+  speedMarginAbs: number;
+  overspeedMs: number;
+  limitMarginDeg: number;
+  forceMarginN: number;
+  mismatchDeg: number;
+  mismatchMs: number;
+  /** Telemetry older than this many periods: warn; older than staleHoldPeriods: hold. */
+  staleWarnPeriods: number;
+  staleHoldPeriods: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  trackingTolDeg: 3,
+  trackingHoldMs: 500,
+  trackingReturnMs: 2000,
+  speedMarginFrac: 0.1,
+  speedMarginAbs: 0.5,
+  overspeedMs: 200,
+  limitMarginDeg: 1,
+  forceMarginN: 5,
+  mismatchDeg: 5,
+  mismatchMs: 200,
+  staleWarnPeriods: 2.5,
+  staleHoldPeriods: 5,
+};
+
+export interface Finding {
+  check: CheckName;
+  action: SafetyAction;
+  message: string;
+}
+
+/** Onset time of each condition that is currently present (for delays). */
+export type SupervisorMemory = Readonly<Partial<Record<CheckName, number>>>;
+
+export interface SafetyDecision {
+  action: SafetyAction;
+  findings: Finding[];
+  memory: SupervisorMemory;
+}
+
+export function supervise(now: number, o: Observed, memory: SupervisorMemory = {}, th: Thresholds = DEFAULT_THRESHOLDS): SafetyDecision {
+  const findings: Finding[] = [];
+  const next: Partial<Record<CheckName, number>> = {};
+  /** Marks `check` present; returns how long it has been. */
+  const since = (check: CheckName): number => {
+    const t0 = memory[check] ?? now;
+    next[check] = t0;
+    return now - t0;
+  };
+  const add = (check: CheckName, action: SafetyAction, message: string): void => {
+    findings.push({ check, action, message });
+  };
+
+  if (o.discomfort) {
+    since("discomfort");
+    add("discomfort", "return", "user reported discomfort");
+  }
+  if (o.link === "lost" || o.link === "closed") {
+    since("link");
+    add("link", "handed-to-firmware", `link ${o.link}: device returning on its own (watchdog)`);
+  }
+
+  const tlm = o.tlm;
+  if (tlm && o.tlmAt !== undefined) {
+    const age = now - o.tlmAt;
+    if (age > th.staleHoldPeriods * o.tlmPeriodMs) {
+      since("stale");
+      add("stale", "hold", `telemetry is ${Math.round(age)} ms old`);
+    } else if (age > th.staleWarnPeriods * o.tlmPeriodMs) {
+      since("stale");
+      add("stale", "warn", `telemetry is ${Math.round(age)} ms old`);
+    }
+    checkDevice(tlm, o, since, add);
+    checkMotion(tlm, o, th, since, add);
+  }
+
+  let action: SafetyAction = "none";
+  for (const f of findings) action = mostSevere(action, f.action);
+  return { action, findings, memory: next };
+}
+
+type Since = (c: CheckName) => number;
+type Add = (c: CheckName, a: SafetyAction, m: string) => void;
+
+function checkDevice(tlm: TelemetryMsg, o: Observed, since: Since, add: Add): void {
+  if (tlm.faults.length > 0) {
+    since("device-fault");
+    const critical = tlm.faults.some((f) => faultSpec(f)?.severity === "critical");
+    // A critical fault or a firmware return in progress belongs to the firmware; otherwise the
+    // companion may drive the slow return itself (it falls back to the device's return if refused).
+    const action: SafetyAction = critical || tlm.mode === "returning" ? "handed-to-firmware" : "return";
+    add("device-fault", action, `device fault ${tlm.faults.join(", ")}`);
+  } else if (tlm.mode === "fault") {
+    since("device-fault");
+    add("device-fault", "return", "device in fault mode");
+  }
+  if (tlm.mode === "returning" && o.expect.phase !== "returning") {
+    since("device-returning");
+    add("device-returning", "handed-to-firmware", "device started its own return");
+  }
+  if (tlm.sw === "pressed") {
+    since("stop-switch");
+    add("stop-switch", "handed-to-firmware", "patient stop switch pressed");
+  } else if (tlm.sw === "disconnected") {
+    since("stop-switch");
+    add("stop-switch", "return", "patient stop switch disconnected");
+  }
+  if (!tlm.lock && tlm.tilt > 1 && o.expect.phase !== "returning") {
+    since("ankle-lock");
+    add("ankle-lock", "return", `ankle lock open at ${tlm.tilt.toFixed(1)} deg head-down`);
+  }
+}
+
+function checkMotion(tlm: TelemetryMsg, o: Observed, th: Thresholds, since: Since, add: Add): void {
+  const lim = o.limits;
+  const low = Math.min(lim.tiltMin, o.upright) - th.limitMarginDeg;
+  if (tlm.tilt > lim.tiltMax + th.limitMarginDeg || tlm.tilt < low) {
+    since("tilt-limit");
+    add("tilt-limit", "return", `tilt ${tlm.tilt.toFixed(1)} deg outside ${lim.tiltMin}..${lim.tiltMax}`);
+  }
+  const force = tlm.force ?? 0;
+  if (force > lim.forceMax + th.forceMarginN) {
+    since("force-limit");
+    add("force-limit", "return", `force ${force.toFixed(0)} N above ${lim.forceMax} N`);
+  }
+  const vmax = lim.speedMax + Math.max(th.speedMarginAbs, th.speedMarginFrac * lim.speedMax);
+  if (Math.abs(tlm.vel) > vmax) {
+    const d = since("overspeed");
+    const msg = `speed ${Math.abs(tlm.vel).toFixed(1)} deg/s above ${lim.speedMax} deg/s`;
+    add("overspeed", d >= th.overspeedMs ? "return-reduced-speed" : "warn", msg);
+  }
+  const gap = Math.abs(tlm.tilt - tlm.tilt2);
+  if (gap > th.mismatchDeg) {
+    const d = since("sensor-mismatch");
+    const msg = `tilt sensors disagree by ${gap.toFixed(1)} deg`;
+    add("sensor-mismatch", d >= th.mismatchMs ? "return-reduced-speed" : "warn", msg);
+  }
+  const e = o.expect;
+  if (e.phase !== "idle" && e.tiltTarget !== undefined) {
+    const from = e.phase === "holding" ? e.tiltTarget : (e.tiltFrom ?? e.tiltTarget);
+    const lo = Math.min(from, e.tiltTarget) - th.trackingTolDeg;
+    const hi = Math.max(from, e.tiltTarget) + th.trackingTolDeg;
+    if (tlm.tilt < lo || tlm.tilt > hi) {
+      const d = since("tracking");
+      const msg = `tilt ${tlm.tilt.toFixed(1)} deg off the expected ${lo + th.trackingTolDeg}..${hi - th.trackingTolDeg}`;
+      // While returning, holding the user where they are is worse than carrying on: never "hold".
+      const act: SafetyAction =
+        d >= th.trackingReturnMs ? (e.phase === "returning" ? "handed-to-firmware" : "return") : d >= th.trackingHoldMs && e.phase !== "returning" ? "hold" : "warn";
+      add("tracking", act, msg);
+    }
+  }
+}
