@@ -1,0 +1,343 @@
+// The bridge controller (Zigbee2MQTT style): one MQTT connection, one controller wiring availability,
+// retained state, requests/responses and Home Assistant discovery for every served device. Devices are
+// driven only through BridgeDevice, whose production implementation is the session controller, so the
+// effective limits hold whoever publishes a request.
+import { randomBytes } from "node:crypto";
+import type { MqttClient } from "mqtt";
+import { OFFLINE, ONLINE, type Clock } from "../../protocol/index.js";
+import type { BridgeConfig, ResolvedDevice } from "./config.js";
+import type { BridgeDevice, DeviceState } from "./device.js";
+import { discoveryMessages, discoveryRemovals } from "./discovery.js";
+import { connectMqtt, redact } from "./mqtt-client.js";
+import { OwnerMap, parseBridgeInfo, type BridgeInfo } from "./ownership.js";
+import { decodePayload, TransactionCache, validateAction, type Response } from "./requests.js";
+import { CommandVerifier, type WallClock } from "./signing.js";
+import { StatePublisher } from "./state-publisher.js";
+import { BridgeTopics, isRequestAction, SIGNED_ACTIONS, type RequestAction } from "./topics.js";
+
+export type LogLevel = "info" | "warn" | "error";
+
+export interface BridgeOptions {
+  config: BridgeConfig;
+  /** Drives rate limiting; the session controller has its own clock per device. */
+  clock: Clock;
+  /** Wall time for signature timestamps (defaults to Date.now). */
+  wallClock?: WallClock;
+  /** Builds the driver of one device; it connects in the background and reports its link state. */
+  createDevice(d: ResolvedDevice): BridgeDevice;
+  /** Program names offered in the Home Assistant select. */
+  programNames: string[];
+  version: string;
+  log?: (level: LogLevel, msg: string) => void;
+}
+
+export interface Bridge {
+  readonly bridgeId: string;
+  readonly client: MqttClient;
+  readonly availabilityTopic: string;
+  served(): string[];
+  device(id: string): BridgeDevice | undefined;
+  /** Graceful shutdown: sessions stopped (slow return), links closed, offline published. */
+  stop(): Promise<void>;
+}
+
+interface Served {
+  cfg: ResolvedDevice;
+  dev: BridgeDevice;
+  state: StatePublisher;
+  lastLink?: string;
+  announced: boolean;
+  unsubscribe: () => void;
+}
+
+const QOS1 = { qos: 1 as const };
+const RETAINED = { qos: 1 as const, retain: true };
+
+export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
+  const { config, clock } = opts;
+  const log = opts.log ?? ((level, msg) => process.stderr.write(`[${level}] ${msg}\n`));
+  const wall = opts.wallClock ?? { now: () => Date.now() };
+  const t = new BridgeTopics(config.base);
+  const self = config.bridgeId;
+  const grouped = config.group !== undefined;
+  // One process: the Zigbee2MQTT-style <base>/bridge/state. Several: one availability topic per process,
+  // so one process dying greys out only the devices it served.
+  const availTopic = grouped ? t.bridgeProcessState(self) : t.bridgeState();
+  const run = randomBytes(6).toString("hex");
+  const verifier = new CommandVerifier({ clock: wall });
+  const txns = new TransactionCache(() => clock.now());
+  const owners = new OwnerMap();
+  const served = new Map<string, Served>();
+  const ha = config.homeassistant;
+  const haOpts = { prefix: ha.prefix, base: config.base, version: opts.version };
+  let stopping = false;
+
+  const client = await connectMqtt({
+    ...config.mqtt,
+    clientId: config.mqtt.clientId ?? `invert-bridge-${self}`.slice(0, 64),
+    will: { topic: availTopic, payload: OFFLINE, qos: 1, retain: true },
+  });
+  log("info", `bridge ${self} connected to ${redact(config.mqtt.url)}`);
+
+  const publish = (topic: string, payload: string, o: { qos: 0 | 1; retain?: boolean }) => {
+    // Publishing while disconnected queues in mqtt.js; errors surface as reconnects, never as crashes.
+    client.publish(topic, payload, o, (err) => {
+      if (err && !stopping) log("warn", `publish ${topic}: ${err.message}`);
+    });
+  };
+
+  const renderState = (s: Served) => {
+    const st: DeviceState = s.dev.state();
+    return JSON.stringify(st);
+  };
+
+  const announce = (s: Served) => {
+    if (!ha.enabled) return;
+    const info = s.dev.info();
+    if (!info) return;
+    for (const m of discoveryMessages({ id: s.cfg.id, name: s.cfg.name, model: info.model, fw: info.fw, axes: info.axes, programs: opts.programNames }, haOpts)) {
+      publish(m.topic, m.payload, RETAINED);
+    }
+    s.announced = true;
+  };
+
+  const publishAvailability = (s: Served) => {
+    const link = s.dev.state().link;
+    s.lastLink = link;
+    publish(t.availability(s.cfg.id), link === "online" ? ONLINE : OFFLINE, RETAINED);
+  };
+
+  const myInfo = (): BridgeInfo => ({ bridgeId: self, run, devices: [...served.keys()] });
+
+  const publishAll = () => {
+    publish(availTopic, ONLINE, RETAINED);
+    publish(t.bridgeInfo(self), JSON.stringify(myInfo()), RETAINED);
+    for (const s of served.values()) {
+      publishAvailability(s);
+      s.state.republish();
+      s.announced = false;
+      announce(s);
+    }
+  };
+
+  const respond = (deviceId: string, action: string, r: Response) => {
+    publish(t.response(deviceId, action), JSON.stringify(r), QOS1);
+  };
+
+  const removeDevices = (ids: string[]) => {
+    for (const id of ids) {
+      log("info", `device ${id} is no longer served: removing its retained topics`);
+      if (ha.enabled) for (const m of discoveryRemovals(id, haOpts)) publish(m.topic, "", RETAINED);
+      publish(t.state(id), "", RETAINED);
+      publish(t.availability(id), "", RETAINED);
+    }
+  };
+
+  const release = async (id: string, why: string) => {
+    const s = served.get(id);
+    if (!s) return;
+    log("error", `releasing device ${id}: ${why}`);
+    served.delete(id);
+    s.unsubscribe();
+    s.state.dispose();
+    if (!grouped) client.unsubscribe(`${config.base}/${id}/request/+`);
+    publish(t.bridgeInfo(self), JSON.stringify(myInfo()), RETAINED);
+    await s.dev.close();
+  };
+
+  const checkConflicts = () => {
+    for (const id of served.keys()) {
+      const other = owners.ownerOf(id, self);
+      // Two processes claim the device: the smaller bridge id keeps it, so exactly one drives it.
+      if (other !== undefined && other < self) void release(id, `bridge ${other} also serves it`);
+    }
+  };
+
+  async function execute(s: Served, action: RequestAction, body: Record<string, unknown>): Promise<Response> {
+    if (SIGNED_ACTIONS.has(action)) {
+      const v = verifier.verify(s.cfg.id, action, body, s.cfg.key);
+      if (!v.ok) return { status: "error", reason: v.reason, code: v.code };
+    }
+    const dev = s.dev;
+    let r;
+    switch (action) {
+      case "start": {
+        const p = validateAction("start", body);
+        if (!p.ok) return { status: "error", reason: p.reason };
+        r = await dev.start({ program: p.value.program ?? dev.state().program ?? undefined, profile: p.value.profile });
+        break;
+      }
+      case "discomfort": {
+        const p = validateAction("discomfort", body);
+        // A discomfort report is acted on even if its fields are wrong: the user must come back.
+        r = dev.discomfort(p.ok ? p.value.kind : "other");
+        if (!p.ok && r.ok) return { status: "ok", warning: p.reason };
+        break;
+      }
+      case "select": {
+        const p = validateAction("select", body);
+        if (!p.ok) return { status: "error", reason: p.reason };
+        r = dev.select(p.value.program);
+        break;
+      }
+      case "pause":
+        r = dev.pause();
+        break;
+      case "resume": {
+        const p = validateAction("resume", body);
+        if (!p.ok) return { status: "error", reason: p.reason };
+        r = dev.resume();
+        break;
+      }
+      case "stop":
+        // Stop never fails on field validation: safety must not depend on a well-formed payload.
+        r = dev.stop();
+        break;
+      case "return":
+        r = await dev.returnUpright();
+        break;
+    }
+    return r.ok ? { status: "ok", ...(r.data ?? {}) } : { status: "error", reason: r.reason };
+  }
+
+  async function handleRequest(deviceId: string, action: string, payload: Uint8Array, forwarded: boolean): Promise<void> {
+    const s = served.get(deviceId);
+    if (!s) {
+      if (!forwarded) {
+        const owner = owners.ownerOf(deviceId, self);
+        if (owner !== undefined) {
+          publish(t.forward(owner, deviceId, action), Buffer.from(payload).toString("utf8"), QOS1);
+          return;
+        }
+      }
+      const d = decodePayload(payload);
+      respond(deviceId, action, { transaction: d.transaction, status: "error", reason: `unknown device "${deviceId}": no bridge serves it` });
+      return;
+    }
+    const d = decodePayload(payload);
+    if (!isRequestAction(action)) {
+      respond(deviceId, action, { transaction: d.transaction, status: "error", reason: `unknown action "${action}" (expected one of start, pause, resume, stop, discomfort, return, select)` });
+      return;
+    }
+    if (!d.ok) {
+      // Safety requests act even on an unreadable payload; the error still tells the sender why.
+      if (action === "stop" || action === "discomfort") {
+        const r = action === "stop" ? s.dev.stop() : s.dev.discomfort("other");
+        respond(deviceId, action, r.ok ? { status: "ok", warning: d.reason } : { status: "error", reason: d.reason });
+      } else {
+        respond(deviceId, action, { transaction: d.transaction, status: "error", reason: d.reason });
+      }
+      return;
+    }
+    const tx = d.transaction;
+    if (tx !== undefined) {
+      const c = txns.claim(deviceId, tx);
+      if (c === "pending") return;
+      if (c !== "new") {
+        respond(deviceId, action, c);
+        return;
+      }
+    }
+    let resp: Response;
+    try {
+      resp = await execute(s, action, d.body);
+    } catch (e) {
+      resp = { status: "error", reason: `internal: ${(e as Error).message}` };
+      log("error", `${deviceId} ${action}: ${(e as Error).stack ?? (e as Error).message}`);
+    }
+    if (resp.status === "error") log("warn", `refused ${action} for ${deviceId}${tx !== undefined ? ` (transaction ${tx})` : ""}: ${resp.reason}`);
+    else log("info", `${action} for ${deviceId}${tx !== undefined ? ` (transaction ${tx})` : ""}: ok`);
+    const out: Response = tx !== undefined ? { transaction: tx, ...resp } : resp;
+    if (tx !== undefined) txns.complete(deviceId, tx, out);
+    respond(deviceId, action, out);
+  }
+
+  client.on("message", (topic, payload) => {
+    if (stopping) return;
+    const req = t.parseRequest(topic);
+    if (req) {
+      void handleRequest(req.deviceId, req.action, payload, req.forwarded);
+      return;
+    }
+    const m = /^(.*)\/bridge\/([^/]+)\/(info|state)$/.exec(topic);
+    if (m && m[1] === config.base) {
+      const text = payload.toString("utf8");
+      if (m[3] === "info") {
+        const info = parseBridgeInfo(text);
+        if (m[2] === self && info && info.run !== run) {
+          // Our previous run's list: devices dropped from the config go away.
+          removeDevices(info.devices.filter((id) => !served.has(id)));
+          publish(t.bridgeInfo(self), JSON.stringify(myInfo()), RETAINED);
+          return;
+        }
+        if (m[2] !== self) owners.setInfo(info, m[2]);
+      } else if (m[2] !== self) {
+        owners.setOnline(m[2], text.includes('"online"'));
+      }
+      checkConflicts();
+    }
+  });
+
+  const subscribe = () => {
+    const topics: string[] = [t.bridgeInfo(self)];
+    if (grouped) {
+      topics.push(t.requestWildcard(config.group), t.forwardWildcard(self), t.bridgeInfoWildcard(), `${config.base}/bridge/+/state`);
+    } else {
+      for (const id of served.keys()) topics.push(`${config.base}/${id}/request/+`);
+    }
+    client.subscribe(topics, QOS1, (err) => {
+      if (err && !stopping) log("error", `subscribe: ${err.message}`);
+    });
+  };
+
+  for (const d of config.devices) {
+    const dev = opts.createDevice(d);
+    const s: Served = {
+      cfg: d,
+      dev,
+      announced: false,
+      state: new StatePublisher(clock, config.stateHz, () => renderState(s), (p) => publish(t.state(d.id), p, RETAINED)),
+      unsubscribe: () => undefined,
+    };
+    s.unsubscribe = dev.onChange((urgent) => {
+      if (stopping) return;
+      if (dev.state().link !== s.lastLink) publishAvailability(s);
+      if (!s.announced) announce(s);
+      s.state.update(urgent);
+    });
+    served.set(d.id, s);
+  }
+
+  // Broker restarts lose retained messages when it has no persistence: republish on every (re)connect.
+  client.on("connect", () => {
+    if (stopping) return;
+    log("info", "mqtt (re)connected: republishing availability, state and discovery");
+    publishAll();
+  });
+  client.on("offline", () => {
+    if (!stopping) log("warn", "mqtt connection lost; reconnecting (devices keep their sessions)");
+  });
+  subscribe();
+  publishAll();
+
+  return {
+    bridgeId: self,
+    client,
+    availabilityTopic: availTopic,
+    served: () => [...served.keys()],
+    device: (id) => served.get(id)?.dev,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      await Promise.all([...served.values()].map(async (s) => {
+        s.unsubscribe();
+        s.state.dispose();
+        await s.dev.close().catch((e: unknown) => log("error", `closing ${s.cfg.id}: ${(e as Error).message}`));
+        client.publish(t.availability(s.cfg.id), OFFLINE, RETAINED);
+        client.publish(t.state(s.cfg.id), renderState(s), RETAINED);
+      }));
+      await new Promise<void>((resolve) => client.publish(availTopic, OFFLINE, RETAINED, () => resolve()));
+      await client.endAsync();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Which bridge process serves which device, learned from the retained `<base>/bridge/<id>/info` and
+// `<base>/bridge/<id>/state` topics. Requests received through the shared subscription for a device
+// served elsewhere are forwarded to its owner; see docs/bridge.md for the rules.
+
+export interface BridgeInfo {
+  bridgeId: string;
+  /** Changes on every start, so a bridge can tell its previous run's info from its own. */
+  run: string;
+  devices: string[];
+}
+
+export class OwnerMap {
+  private readonly infos = new Map<string, BridgeInfo>();
+  private readonly online = new Map<string, boolean>();
+
+  setInfo(info: BridgeInfo | undefined, bridgeId: string): void {
+    if (info) this.infos.set(bridgeId, info);
+    else this.infos.delete(bridgeId);
+  }
+
+  setOnline(bridgeId: string, online: boolean): void {
+    this.online.set(bridgeId, online);
+  }
+
+  /** The online bridge (other than `self`) that claims the device, if any. Ties resolve to the smallest id. */
+  ownerOf(deviceId: string, self: string): string | undefined {
+    const claims = [...this.infos.values()]
+      .filter((i) => i.bridgeId !== self && this.online.get(i.bridgeId) === true && i.devices.includes(deviceId))
+      .map((i) => i.bridgeId)
+      .sort();
+    return claims[0];
+  }
+}
+
+export function parseBridgeInfo(text: string): BridgeInfo | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<BridgeInfo>;
+    if (typeof v.bridgeId === "string" && typeof v.run === "string" && Array.isArray(v.devices) && v.devices.every((d) => typeof d === "string")) {
+      return { bridgeId: v.bridgeId, run: v.run, devices: v.devices };
+    }
+  } catch {
+    // not ours or corrupt: ignored
+  }
+  return undefined;
+}
