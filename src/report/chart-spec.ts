@@ -1,0 +1,125 @@
+// The session chart as a vega-lite spec: planned and measured angle over time (force on a second panel
+// when the session used traction), the region beyond the effective limits shaded, events as rules with
+// their text.
+import type { TopLevelSpec } from "vega-lite";
+import type { ReportData } from "./data.js";
+
+interface SeriesRow {
+  t: number;
+  value: number;
+  series: "planned" | "measured";
+}
+
+/** Keeps long sessions light: at most `max` points, evenly picked, last point kept. */
+export function thin<T>(rows: readonly T[], max: number): T[] {
+  if (rows.length <= max) return [...rows];
+  const step = rows.length / max;
+  const out: T[] = [];
+  for (let i = 0; i < max; i++) out.push(rows[Math.floor(i * step)]);
+  out[out.length - 1] = rows[rows.length - 1];
+  return out;
+}
+
+function eventLabel(e: ReportData["events"][number]): string {
+  const text = e.msg || e.code || e.kind;
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
+function panel(opts: {
+  title: string;
+  unit: string;
+  rows: SeriesRow[];
+  limitLow?: number;
+  limitHigh?: number;
+  events: { t: number; label: string }[];
+  width: number;
+}) {
+  const values = opts.rows.map((r) => r.value);
+  const lo = Math.min(...values, opts.limitLow ?? Infinity, 0);
+  const hi = Math.max(...values, opts.limitHigh ?? -Infinity, 0);
+  const pad = Math.max(5, (hi - lo) * 0.08);
+  const domain: [number, number] = [Math.floor(lo - pad), Math.ceil(hi + pad)];
+  const bands: { y: number; y2: number; band: string }[] = [];
+  if (opts.limitHigh !== undefined) bands.push({ y: opts.limitHigh, y2: domain[1], band: `above limit ${opts.limitHigh} ${opts.unit}` });
+  if (opts.limitLow !== undefined && opts.limitLow > domain[0]) bands.push({ y: domain[0], y2: opts.limitLow, band: `below limit ${opts.limitLow} ${opts.unit}` });
+  const y = { field: "value", type: "quantitative" as const, title: `${opts.title} (${opts.unit})`, scale: { domain } };
+  return {
+    width: opts.width,
+    height: 220,
+    layer: [
+      {
+        data: { values: bands },
+        mark: { type: "rect" as const, color: "#d62728", opacity: 0.12 },
+        encoding: {
+          y: { field: "y", type: "quantitative" as const, scale: { domain } },
+          y2: { field: "y2" },
+          description: { field: "band" },
+        },
+      },
+      {
+        data: { values: opts.rows },
+        mark: { type: "line" as const, strokeWidth: 1.5, clip: true },
+        encoding: {
+          x: { field: "t", type: "quantitative" as const, title: "time (s)" },
+          y,
+          color: {
+            field: "series",
+            type: "nominal" as const,
+            title: null,
+            scale: { domain: ["planned", "measured"], range: ["#7f7f7f", "#1f77b4"] },
+          },
+          strokeDash: {
+            field: "series",
+            type: "nominal" as const,
+            title: null,
+            scale: { domain: ["planned", "measured"], range: [[6, 3], [1, 0]] },
+          },
+        },
+      },
+      {
+        data: { values: opts.events },
+        mark: { type: "rule" as const, color: "#ff7f0e", strokeDash: [2, 2] },
+        encoding: { x: { field: "t", type: "quantitative" as const }, description: { field: "label" } },
+      },
+      {
+        data: { values: opts.events },
+        mark: { type: "text" as const, angle: 270, align: "right" as const, baseline: "bottom" as const, dx: -4, dy: -2, fontSize: 9, color: "#ff7f0e" },
+        encoding: {
+          x: { field: "t", type: "quantitative" as const },
+          y: { value: 0 },
+          text: { field: "label" },
+        },
+      },
+    ],
+  };
+}
+
+export function buildChartSpec(d: ReportData, opts: { width?: number; maxPoints?: number } = {}): TopLevelSpec {
+  const width = opts.width ?? 720;
+  const maxPoints = opts.maxPoints ?? 2000;
+  const events = d.events.map((e) => ({ t: e.t, label: eventLabel(e) }));
+  const angleRows: SeriesRow[] = [
+    ...thin(d.planned, maxPoints).map((p) => ({ t: p.t, value: p.tilt, series: "planned" as const })),
+    ...thin(d.samples, maxPoints).map((s) => ({ t: s.t, value: s.tilt, series: "measured" as const })),
+  ];
+  const hasForce = d.samples.some((s) => (s.force ?? 0) !== 0) || d.planned.some((p) => p.force !== 0);
+  const panels = [panel({ title: "angle", unit: "°", rows: angleRows, limitLow: d.limits.tiltMin, limitHigh: d.limits.tiltMax, events, width })];
+  if (hasForce) {
+    const forceRows: SeriesRow[] = [
+      ...thin(d.planned, maxPoints).map((p) => ({ t: p.t, value: p.force, series: "planned" as const })),
+      ...thin(d.samples, maxPoints).filter((s) => typeof s.force === "number").map((s) => ({ t: s.t, value: s.force as number, series: "measured" as const })),
+    ];
+    panels.push(panel({ title: "force", unit: "N", rows: forceRows, limitHigh: d.limits.forceMax, events, width }));
+  }
+  const s = d.session;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: `Session ${s.id}: ${s.programName}`,
+      subtitle: `${s.profileName ?? "no profile"} · ${s.startedAt.replace("T", " ").slice(0, 16)} UTC · ${s.outcome ?? "open"}${s.reason ? ` (${s.reason})` : ""}`,
+    },
+    background: "white",
+    vconcat: panels,
+    resolve: { scale: { color: "shared", strokeDash: "shared" } },
+  } as TopLevelSpec;
+}

@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CSV_COLUMNS, buildChartSpec, loadReportData, renderSvg, resolveSessionId, svgToPng, writeReport } from "../../src/report/index.js";
+import { recordedSession } from "./fixture.js";
+
+const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+
+describe("session chart", () => {
+  it("plots planned and measured angle with a legend, shaded limits and labelled events", async () => {
+    const { store, id } = recordedSession();
+    const svg = await renderSvg(buildChartSpec(loadReportData(store, id)));
+    expect(svg.startsWith("<svg")).toBe(true);
+    const t = texts(svg);
+    expect(t).toContain("planned");
+    expect(t).toContain("measured");
+    expect(t).toContain("holding at 25°");
+    expect(t).toContain("dizziness reported");
+    expect(t).toContain("angle (°)");
+    expect(t).not.toContain("force (N)");
+    // One line path per series, carrying its series in the aria label.
+    expect(svg).toMatch(/<path[^>]*aria-label="[^"]*series: planned"/);
+    expect(svg).toMatch(/<path[^>]*aria-label="[^"]*series: measured"/);
+    // The region above the 25° limit is shaded.
+    expect(svg).toContain('aria-label="above limit 25 °"');
+    // The event rules.
+    expect(svg).toMatch(/aria-label="dizziness reported"/);
+    store.close();
+  });
+
+  it("adds a force panel when the session used traction", async () => {
+    const { store, id } = recordedSession({ force: true });
+    const svg = await renderSvg(buildChartSpec(loadReportData(store, id)));
+    expect(texts(svg)).toContain("force (N)");
+    expect(svg).toContain('aria-label="above limit 400 N"');
+    store.close();
+  });
+
+  it("measured series follows the stored samples", () => {
+    const { store, id } = recordedSession();
+    const spec = buildChartSpec(loadReportData(store, id)) as unknown as { vconcat: { layer: { data: { values: { t: number; value: number; series: string }[] } }[] }[] };
+    const measured = spec.vconcat[0].layer[1].data.values.filter((r) => r.series === "measured");
+    const samples = store.sessions.samples(id);
+    expect(measured).toHaveLength(samples.length);
+    expect(measured.map((r) => r.value)).toEqual(samples.map((s) => s.tilt));
+    store.close();
+  });
+
+  it("renders a PNG", async () => {
+    const { store, id } = recordedSession();
+    const png = svgToPng(await renderSvg(buildChartSpec(loadReportData(store, id))));
+    expect(png.subarray(1, 4).toString("ascii")).toBe("PNG");
+    expect(png.length).toBeGreaterThan(5000);
+    store.close();
+  });
+});
+
+describe("report files", () => {
+  it("exports CSV with a header and one row per stored sample", async () => {
+    const { store, id, dir } = recordedSession({ force: true });
+    const out = join(dir, "s.csv");
+    expect(await writeReport(store, id, out)).toContain("600 samples");
+    const lines = readFileSync(out, "utf8").trimEnd().split("\n");
+    expect(lines[0]).toBe(CSV_COLUMNS.join(","));
+    const samples = store.sessions.samples(id);
+    expect(lines).toHaveLength(samples.length + 1);
+    const row = lines[101].split(",");
+    expect(Number(row[0])).toBe(samples[100].t);
+    expect(Number(row[1])).toBe(samples[100].tilt);
+    expect(Number(row[4])).toBe(samples[100].force);
+    expect(row[6]).toBe(samples[100].mode);
+    store.close();
+  });
+
+  it("exports JSON with session, events, discomfort and samples", async () => {
+    const { store, id, dir } = recordedSession();
+    const out = join(dir, "s.json");
+    await writeReport(store, id, out);
+    const j = JSON.parse(readFileSync(out, "utf8")) as { session: { id: number; outcome: string }; samples: unknown[]; events: unknown[]; discomfort: { kind: string }[] };
+    expect(j.session).toMatchObject({ id, outcome: "aborted" });
+    expect(j.samples).toHaveLength(600);
+    expect(j.events).toHaveLength(2);
+    expect(j.discomfort[0].kind).toBe("dizziness");
+    store.close();
+  });
+
+  it("writes SVG and PNG files by extension, and prints a summary without --out", async () => {
+    const { store, id, dir } = recordedSession();
+    await writeReport(store, id, join(dir, "s.svg"));
+    expect(texts(readFileSync(join(dir, "s.svg"), "utf8"))).toContain("measured");
+    await writeReport(store, id, join(dir, "s.PNG"));
+    expect(readFileSync(join(dir, "s.PNG")).subarray(1, 4).toString()).toBe("PNG");
+    const text = await writeReport(store, id);
+    expect(text).toContain(`session ${id}: rampup-25`);
+    expect(text).toContain("aborted (discomfort: dizziness)");
+    expect(text).toContain("max 25°");
+    expect(text).toContain("dizziness reported");
+    store.close();
+  });
+
+  it("refuses bad arguments with one clear line", async () => {
+    const { store, id, dir } = recordedSession();
+    await expect(writeReport(store, id, join(dir, "s.pdf"))).rejects.toThrow(/^--out: ".*s\.pdf" must end in \.svg, \.png, \.csv, \.json$/);
+    await expect(writeReport(store, 999)).rejects.toThrow(/^unknown session 999/);
+    await expect(writeReport(store, id, join(dir, "missing", "s.csv"))).rejects.toThrow(/^--out: cannot write .*ENOENT/);
+    expect(() => resolveSessionId(store, "abc")).toThrow(/^SESSION: "abc" is not a session id/);
+    expect(resolveSessionId(store, "last")).toBe(id);
+    store.close();
+  });
+});
