@@ -1,0 +1,104 @@
+// Several bridge processes' worth of controllers sharing requests through a mosquitto shared
+// subscription: every request reaches the device's owner exactly once, wherever the broker delivers it.
+// (aedes 1.2 does not deliver $share subscriptions at all, so this runs on mosquitto only.)
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { RealClock } from "../../protocol/index.js";
+import { startBridge, type Bridge } from "../../src/bridge/bridge.js";
+import { loadBridgeConfig } from "../../src/bridge/config.js";
+import { signCommand } from "../../src/bridge/signing.js";
+import { startMosquitto, type MosquittoBroker } from "../helpers/mosquitto.js";
+import { describeIfTool } from "../helpers/real-io.js";
+import { FakeDevice, Observer } from "./helpers.js";
+
+const KEY_HEX = "22".repeat(32);
+const KEY = Buffer.from(KEY_HEX, "hex");
+
+describeIfTool(["mosquitto"], "bridges sharing work on mosquitto ($share)", () => {
+  let broker: MosquittoBroker;
+  let obs: Observer;
+  const bridges: Bridge[] = [];
+  const devices = new Map<string, FakeDevice[]>();
+
+  async function start(bridgeId: string, ids: string[]) {
+    const config = loadBridgeConfig({
+      mqtt: broker.url, bridgeId, group: "clinic",
+      device: ids.map((id) => `mqtt://127.0.0.1:1/${id}`),
+      deviceKey: ids.map((id) => `${id}=${KEY_HEX}`),
+    });
+    const b = await startBridge({
+      config, clock: new RealClock(), programNames: ["beginner"], version: "test", log: () => undefined,
+      createDevice: (d) => {
+        const f = new FakeDevice(d.id);
+        devices.set(d.id, [...(devices.get(d.id) ?? []), f]);
+        return f;
+      },
+    });
+    bridges.push(b);
+    return b;
+  }
+
+  beforeEach(async () => {
+    broker = await startMosquitto();
+    obs = await Observer.connect(broker.url, ["invert/#"]);
+    devices.clear();
+  });
+  afterEach(async () => {
+    for (const b of bridges.splice(0)) await b.stop();
+    await obs.close();
+    await broker.stop();
+  });
+
+  it("routes every request to the owning bridge exactly once", async () => {
+    await start("b1", ["t1", "t2"]);
+    await start("b2", ["t3", "t4"]);
+    // Wait until both have seen each other's claims (retained info + online state).
+    await obs.waitTopic("invert/bridge/b1/info");
+    await obs.waitTopic("invert/bridge/b2/info");
+    await obs.waitTopic("invert/bridge/b1/state", (v) => v.state === "online");
+    await obs.waitTopic("invert/bridge/b2/state", (v) => v.state === "online");
+    const ids = ["t1", "t2", "t3", "t4"];
+    // Enough requests per device that the broker's round robin hands some to the non-owner.
+    for (let round = 0; round < 6; round++) {
+      await Promise.all(ids.map(async (id) => {
+        const tx = `${id}-${round}`;
+        const body = signCommand({ transaction: tx, program: "beginner" }, KEY, Date.now(), { deviceId: id, action: "start" });
+        expect(await obs.request("invert", id, "start", body)).toEqual({ transaction: tx, status: "ok" });
+        expect(await obs.request("invert", id, "pause", { transaction: `p${tx}` })).toEqual({ transaction: `p${tx}`, status: "ok" });
+      }));
+    }
+    for (const id of ids) {
+      expect(devices.get(id)).toHaveLength(1);
+      expect(devices.get(id)![0].calls.filter((c) => c.startsWith("start"))).toHaveLength(6);
+      expect(devices.get(id)![0].calls.filter((c) => c === "pause")).toHaveLength(6);
+    }
+    // Exactly one response per request, whichever bridge received it first.
+    expect(obs.count((m) => m.topic.endsWith("/response/start"))).toBe(24);
+    expect(obs.count((m) => m.topic.startsWith("invert/bridge/") && m.topic.includes("/forward/"))).toBeGreaterThan(0);
+
+    // A duplicate transaction still runs once, even when the copies land on different bridges.
+    const dup = signCommand({ transaction: "dup", program: "beginner" }, KEY, Date.now(), { deviceId: "t3", action: "start" });
+    const before = devices.get("t3")![0].calls.length;
+    for (let i = 0; i < 4; i++) expect(await obs.request("invert", "t3", "start", dup)).toMatchObject({ transaction: "dup", status: "ok" });
+    expect(devices.get("t3")![0].calls.length - before).toBe(1);
+
+    // A device nobody serves gets one error answer.
+    const from = obs.seen.length;
+    expect(await obs.request("invert", "t9", "stop", { transaction: "x" })).toMatchObject({ status: "error", reason: expect.stringMatching(/unknown device "t9"/) });
+    await obs.request("invert", "t1", "stop", { transaction: "fence" });
+    expect(obs.seen.slice(from).filter((m) => m.topic === "invert/t9/response/stop")).toHaveLength(1);
+  });
+
+  it("lets exactly one bridge drive a device claimed twice", async () => {
+    const b1 = await start("b1", ["t1"]);
+    await obs.waitTopic("invert/bridge/b1/info");
+    const b3 = await start("b3", ["t1", "t5"]);
+    // b3 sees b1's older claim and releases t1 (smaller id wins): t1 has one driver.
+    await obs.waitTopic("invert/bridge/b3/info", (v) => JSON.stringify(v.devices) === '["t5"]');
+    expect(b3.served()).toEqual(["t5"]);
+    expect(b1.served()).toEqual(["t1"]);
+    expect(devices.get("t1")![1].calls).toContain("close");
+    const body = signCommand({ transaction: "one", program: "beginner" }, KEY, Date.now(), { deviceId: "t1", action: "start" });
+    expect(await obs.request("invert", "t1", "start", body)).toMatchObject({ status: "ok" });
+    expect(devices.get("t1")![0].calls).toEqual(["start:beginner"]);
+  });
+});
