@@ -1,0 +1,121 @@
+// What `invert run --profile NAME` does before and around a session: screening, the ramp-up step (or
+// its cap on an explicit program), the profile's soft limits, and recording.
+import type { Clock } from "../../protocol/index.js";
+import type { LimitSet } from "../limits/limit-set.js";
+import { axesUsed, compileProgram } from "../programs/compile.js";
+import { planProgram } from "../programs/plan.js";
+import type { Program } from "../programs/schema.js";
+import { attachRecorder, type NewSession, type ProfileRecord, type RecordableSession, type Recorder, type Store } from "../store/index.js";
+import { UserError } from "./errors.js";
+import { checkRated, type RatedLimits } from "./profiles.js";
+import { DEFAULT_RAMPUP, checkProgramAngle, nextStep, type HistoryEntry, type RampupConfig } from "./rampup.js";
+import { rampupProgram, type RampupStep } from "./rampup-program.js";
+import { checkConditions, screeningStatus } from "./screening.js";
+
+export interface PreparedSession {
+  profile: ProfileRecord;
+  program: Program;
+  kind: "rampup" | "program";
+  step: RampupStep;
+  /** The profile's soft limits for effectiveLimits(): the ramp-up's allowed angle and the profile maximum. */
+  profileLimits: LimitSet;
+  /** One line for the user: what runs and why. */
+  explanation: string;
+  meta: NewSession;
+}
+
+export function profileHistory(store: Store, profileId: number): HistoryEntry[] {
+  return store.sessions.list({ profileId }).map((s) => ({
+    startedAt: s.startedAt,
+    kind: s.kind,
+    outcome: s.outcome,
+    discomfort: s.discomfort,
+    targetAngle: s.targetAngle,
+  }));
+}
+
+/** Highest head-down angle a program commands. */
+export function programMaxAngle(p: Program): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const a of compileProgram(p)) if (a.kind === "move") max = Math.max(max, a.target);
+  return max;
+}
+
+/**
+ * Decides what a profile may run now; throws UserError (one line) when it may not: unknown profile,
+ * missing or expired screening, a condition that rules the program out, too many sessions today, or a
+ * program above the ramp-up's allowed angle.
+ */
+export function prepareProfileSession(
+  store: Store,
+  profileName: string,
+  program: Program | undefined,
+  now: Date,
+  opts: { rated?: RatedLimits; config?: RampupConfig; device?: string } = {},
+): PreparedSession {
+  const profile = store.profiles.get(profileName);
+  const screening = screeningStatus(profile.name, store.profiles.latestScreening(profile.id), now);
+  if (!screening.ok) throw new UserError(screening.message);
+  checkRated(profile, opts.rated);
+
+  const step = nextStep(profile, profileHistory(store, profile.id), now, opts.config ?? DEFAULT_RAMPUP);
+  if (!step.ok) throw new UserError(`profile "${profile.name}": ${step.reason}`);
+
+  const kind = program ? "program" : "rampup";
+  const prog = program ?? rampupProgram(step, opts.config ?? DEFAULT_RAMPUP);
+  const needs = axesUsed(compileProgram(prog));
+  const cond = checkConditions(profile.name, screening.conditions, { headDown: needs.headDown, traction: needs.traction });
+  if (!cond.ok) throw new UserError(cond.message);
+
+  if (program && needs.tilt) {
+    const capped = checkProgramAngle(programMaxAngle(program), step, profile.name);
+    if (!capped.ok) throw new UserError(capped.message);
+  }
+  const tiltMax = kind === "rampup" ? step.angle : step.allowedMaxAngle;
+  return {
+    profile,
+    program: prog,
+    kind,
+    step,
+    profileLimits: { tiltMax },
+    explanation:
+      kind === "rampup"
+        ? step.reason
+        : `program ${prog.name} for profile ${profile.name} (ramp-up allows up to ${step.allowedMaxAngle}° now)`,
+    meta: {
+      profileId: profile.id,
+      profileName: profile.name,
+      kind,
+      programName: prog.name,
+      program: prog,
+      targetAngle: kind === "rampup" ? step.angle : undefined,
+      minutes: kind === "rampup" ? step.minutes : undefined,
+      device: opts.device,
+      startedAt: now.toISOString(),
+    },
+  };
+}
+
+/** Sample spacing of the stored planned trajectory, s. */
+export const PLANNED_STEP_S = 0.5;
+
+/**
+ * Records the session: the planned trajectory (from the device's start tilt and acceleration), then
+ * everything the session produces. Never throws: a storage failure is reported once via onError.
+ */
+export function recordProfileSession(
+  store: Store,
+  handle: RecordableSession,
+  prepared: Pick<PreparedSession, "program" | "meta">,
+  opts: { clock: Clock; onError?: (line: string) => void; startTilt?: number; accel?: number; limits?: unknown },
+): Recorder {
+  let planned: unknown;
+  try {
+    const plan = planProgram(prepared.program, { startTilt: opts.startTilt ?? -80, accel: opts.accel ?? 10 });
+    planned = { stepS: PLANNED_STEP_S, totalS: plan.totalS, points: plan.samples(PLANNED_STEP_S).map((p) => ({ t: p.t, tilt: p.tilt, force: p.force })) };
+  } catch {
+    // A program the planner cannot follow is refused by the session itself; the record just lacks the plan.
+    planned = undefined;
+  }
+  return attachRecorder(store, handle, { ...prepared.meta, planned, limits: opts.limits }, { clock: opts.clock, onError: opts.onError });
+}

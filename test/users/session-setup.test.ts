@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { VirtualClock } from "../../protocol/index.js";
+import { getBuiltin } from "../../src/programs/library.js";
+import { openStore, type Store } from "../../src/store/index.js";
+import { createProfile } from "../../src/users/profiles.js";
+import { prepareProfileSession, recordProfileSession } from "../../src/users/session-setup.js";
+import { FakeSession } from "../store/fake-session.js";
+import { tempDir } from "../store/tmp.js";
+
+const NOW = new Date("2026-04-01T08:00:00Z");
+const H = 3_600_000;
+
+/** `null`: not screened yet. */
+function setup(conditions: string[] | null = []): Store {
+  const store = openStore(tempDir(), { now: () => NOW });
+  createProfile(store, { name: "ann", weightKg: 70, heightCm: 170 }, { conditions: conditions ?? undefined });
+  return store;
+}
+
+function builtin(name: string) {
+  const p = getBuiltin(name);
+  if (!p) throw new Error(`no builtin ${name}`);
+  return p;
+}
+
+/** Records a finished session for the prepared step at `at`. */
+async function runOnce(store: Store, at: Date, outcome = "completed", discomfort = false) {
+  const prep = prepareProfileSession(store, "ann", undefined, at);
+  const fake = new FakeSession();
+  const rec = recordProfileSession(store, fake, prep, { clock: new VirtualClock() });
+  fake.finish({ outcome, discomfort });
+  await rec.finished;
+  return prep;
+}
+
+describe("preparing a profile session", () => {
+  it("with no program runs the next ramp-up step, climbing 20, 25, 30 over three comfortable sessions", async () => {
+    const store = setup();
+    const angles: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const prep = await runOnce(store, new Date(NOW.getTime() + i * H));
+      angles.push(prep.step.angle);
+      expect(prep.kind).toBe("rampup");
+      expect(prep.profileLimits.tiltMax).toBe(prep.step.angle);
+      expect(prep.program.steps.map((s) => s.type)).toEqual(["ramp", "hold", "return"]);
+      expect(prep.program.steps[1]).toMatchObject({ seconds: prep.step.minutes * 60 });
+    }
+    expect(angles).toEqual([20, 25, 30]);
+    const rows = store.sessions.list();
+    expect(rows.map((r) => r.targetAngle)).toEqual([20, 25, 30]);
+    const planned = store.sessions.get(rows[2].id).planned as { points: { tilt: number }[] };
+    expect(Math.max(...planned.points.map((p) => p.tilt))).toBeCloseTo(30, 6);
+    // A fourth within 24 h is refused with the time of the next one.
+    expect(() => prepareProfileSession(store, "ann", undefined, new Date(NOW.getTime() + 3 * H))).toThrow(
+      /3 sessions in the last 24 h \(at most 3\); next session allowed at 2026-04-02T08:00:00.000Z/,
+    );
+    store.close();
+  });
+
+  it("requires screening first, and again after 90 days", () => {
+    const store = setup(null);
+    expect(() => prepareProfileSession(store, "ann", undefined, NOW)).toThrow(/no contraindication screening yet; answer it with `invert profile screen ann`/);
+    store.profiles.addScreening(store.profiles.get("ann").id, [], "flags", NOW);
+    expect(prepareProfileSession(store, "ann", undefined, NOW).step.angle).toBe(20);
+    expect(() => prepareProfileSession(store, "ann", undefined, new Date(NOW.getTime() + 91 * 24 * H))).toThrow(/older than 90 days/);
+    store.close();
+  });
+
+  it("refuses head-down programs, ramp-up included, to a profile with a contraindication", () => {
+    const store = setup(["glaucoma"]);
+    expect(() => prepareProfileSession(store, "ann", undefined, NOW)).toThrow(/declared glaucoma: head-down programs are refused/);
+    expect(() => prepareProfileSession(store, "ann", builtin("beginner"), NOW)).toThrow(/head-down/);
+    // Traction only stays possible for a condition that does not rule it out...
+    expect(prepareProfileSession(store, "ann", builtin("intermittent-traction"), NOW).kind).toBe("program");
+    store.close();
+    // ...and not for one that does.
+    const preg = setup(["pregnancy"]);
+    expect(() => prepareProfileSession(preg, "ann", builtin("intermittent-traction"), NOW)).toThrow(/declared pregnancy: traction programs are refused/);
+    preg.close();
+  });
+
+  it("caps explicit programs at the ramp-up's allowed angle unless the maximum was raised deliberately", () => {
+    const store = setup();
+    expect(() => prepareProfileSession(store, "ann", builtin("oscillation"), NOW)).toThrow(/program reaches 60° but the ramp-up allows 20°/);
+    const ok = prepareProfileSession(store, "ann", builtin("beginner"), NOW);
+    expect(ok.profileLimits.tiltMax).toBe(20);
+    store.profiles.update("ann", { maxAngle: 60, rampupBypass: true });
+    const raised = prepareProfileSession(store, "ann", builtin("oscillation"), NOW);
+    expect(raised.profileLimits.tiltMax).toBe(60);
+    store.close();
+  });
+
+  it("names an unknown profile and checks the profile against the device's rated limits", () => {
+    const store = setup();
+    expect(() => prepareProfileSession(store, "zed", undefined, NOW)).toThrow(/^unknown profile "zed" \(profiles: ann\)$/);
+    expect(() => prepareProfileSession(store, "ann", undefined, NOW, { rated: { userMaxKg: 60 } })).toThrow(/rated maximum user weight \(60 kg\)/);
+    store.close();
+  });
+});
