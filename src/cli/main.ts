@@ -2,6 +2,9 @@
 // here; errors are one clear line (stack traces only with --verbose).
 import { Command } from "commander";
 import { VERSION } from "./version.js";
+import * as history from "./commands/history.js";
+import * as profile from "./commands/profile.js";
+import * as report from "./commands/report.js";
 
 const program = new Command();
 program
@@ -12,7 +15,7 @@ program
   .showHelpAfterError("(run with --help for usage)");
 
 // Command modules: each exports `register(program)`.
-const modules: { register(p: Command): void }[] = [];
+const modules: { register(p: Command): void }[] = [profile, history, report];
 for (const m of modules) m.register(program);
 
 await program.parseAsync(process.argv).catch((err: unknown) => {

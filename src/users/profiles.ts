@@ -39,31 +39,31 @@ export function parseNumber(field: string, v: unknown, unit: string, range: { mi
 
 export function validateName(name: unknown): string {
   if (typeof name !== "string" || !NAME_RE.test(name)) {
-    throw new UserError(`name: "${String(name)}" must be 1-40 characters, letters, digits, space, _ . @ - (starting with a letter or digit)`);
+    throw new UserError(`NAME: "${String(name)}" must be 1-40 characters, letters, digits, space, _ . @ - (starting with a letter or digit)`);
   }
   return name;
 }
 
 export function checkRated(p: { weightKg: number; heightCm: number }, rated?: RatedLimits): void {
   if (rated?.userMaxKg !== undefined && p.weightKg > rated.userMaxKg) {
-    throw new UserError(`weight: ${p.weightKg} kg is above the device's rated maximum user weight (${rated.userMaxKg} kg)`);
+    throw new UserError(`--weight: ${p.weightKg} kg is above the device's rated maximum user weight (${rated.userMaxKg} kg)`);
   }
   if (rated?.userMaxCm !== undefined && p.heightCm > rated.userMaxCm) {
-    throw new UserError(`height: ${p.heightCm} cm is above the device's rated maximum user height (${rated.userMaxCm} cm)`);
+    throw new UserError(`--height: ${p.heightCm} cm is above the device's rated maximum user height (${rated.userMaxCm} cm)`);
   }
 }
 
 export function checkMaxAngle(maxAngle: number, iUnderstand: boolean): void {
   if (maxAngle > ANGLE_NEEDS_CONFIRMATION && !iUnderstand) {
-    throw new UserError(`max-angle: ${maxAngle}° is above ${ANGLE_NEEDS_CONFIRMATION}°; add --i-understand to confirm deliberately`);
+    throw new UserError(`--max-angle: ${maxAngle}° is above ${ANGLE_NEEDS_CONFIRMATION}°; add --i-understand to confirm deliberately`);
   }
 }
 
 export function validateProfile(input: ProfileInput, opts: { rated?: RatedLimits; iUnderstand?: boolean } = {}): NewProfile {
   const name = validateName(input.name);
-  const weightKg = parseNumber("weight", input.weightKg, "kg", PROFILE_RANGES.weightKg);
-  const heightCm = parseNumber("height", input.heightCm, "cm", PROFILE_RANGES.heightCm);
-  const maxAngle = input.maxAngle === undefined ? DEFAULT_MAX_ANGLE : parseNumber("max-angle", input.maxAngle, "deg", PROFILE_RANGES.maxAngle);
+  const weightKg = parseNumber("--weight", input.weightKg, "kg", PROFILE_RANGES.weightKg);
+  const heightCm = parseNumber("--height", input.heightCm, "cm", PROFILE_RANGES.heightCm);
+  const maxAngle = input.maxAngle === undefined ? DEFAULT_MAX_ANGLE : parseNumber("--max-angle", input.maxAngle, "deg", PROFILE_RANGES.maxAngle);
   checkMaxAngle(maxAngle, opts.iUnderstand === true);
   checkRated({ weightKg, heightCm }, opts.rated);
   return { name, weightKg, heightCm, maxAngle };
@@ -99,12 +99,12 @@ export interface ProfilePatch {
  */
 export function updateProfile(store: Store, name: string, patch: ProfilePatch, opts: { rated?: RatedLimits; iUnderstand?: boolean } = {}): ProfileRecord {
   const cur = store.profiles.get(name);
-  const weightKg = patch.weightKg === undefined ? cur.weightKg : parseNumber("weight", patch.weightKg, "kg", PROFILE_RANGES.weightKg);
-  const heightCm = patch.heightCm === undefined ? cur.heightCm : parseNumber("height", patch.heightCm, "cm", PROFILE_RANGES.heightCm);
+  const weightKg = patch.weightKg === undefined ? cur.weightKg : parseNumber("--weight", patch.weightKg, "kg", PROFILE_RANGES.weightKg);
+  const heightCm = patch.heightCm === undefined ? cur.heightCm : parseNumber("--height", patch.heightCm, "cm", PROFILE_RANGES.heightCm);
   let maxAngle = cur.maxAngle;
   let rampupBypass = cur.rampupBypass;
   if (patch.maxAngle !== undefined) {
-    maxAngle = parseNumber("max-angle", patch.maxAngle, "deg", PROFILE_RANGES.maxAngle);
+    maxAngle = parseNumber("--max-angle", patch.maxAngle, "deg", PROFILE_RANGES.maxAngle);
     checkMaxAngle(maxAngle, opts.iUnderstand === true);
     rampupBypass = opts.iUnderstand === true;
   }

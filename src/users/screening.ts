@@ -105,12 +105,12 @@ export function checkConditions(profileName: string, conditions: readonly string
 
 export interface PromptIO {
   input: NodeJS.ReadableStream;
-  output: NodeJS.WritableStream;
+  output: { write(text: string): unknown };
 }
 
 /** Asks every question (y/n); an unclear answer is asked again. */
 export async function askScreening(io: PromptIO): Promise<string[]> {
-  const rl = createInterface({ input: io.input, output: io.output, terminal: false });
+  const rl = createInterface({ input: io.input, terminal: false });
   const lines = rl[Symbol.asyncIterator]();
   const out: string[] = [];
   try {

@@ -11,12 +11,12 @@ describe("profile validation", () => {
   });
 
   it("names the field and the reason for bad input", () => {
-    expect(() => validateProfile({ name: "ann", weightKg: "heavy", heightCm: 170 })).toThrow(/^weight: "heavy" is not a number \(kg\)$/);
-    expect(() => validateProfile({ name: "ann", weightKg: 70, heightCm: "" })).toThrow(/^height: "" is not a number/);
-    expect(() => validateProfile({ name: "ann", weightKg: 7, heightCm: 170 })).toThrow(/^weight: 7 kg is outside 20..300 kg$/);
-    expect(() => validateProfile({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 95 })).toThrow(/^max-angle: 95 deg is outside/);
-    expect(() => validateProfile({ name: "", weightKg: 70, heightCm: 170 })).toThrow(/^name:/);
-    expect(() => validateProfile({ name: "a/b", weightKg: 70, heightCm: 170 })).toThrow(/^name:/);
+    expect(() => validateProfile({ name: "ann", weightKg: "heavy", heightCm: 170 })).toThrow(/^--weight: "heavy" is not a number \(kg\)$/);
+    expect(() => validateProfile({ name: "ann", weightKg: 70, heightCm: "" })).toThrow(/^--height: "" is not a number/);
+    expect(() => validateProfile({ name: "ann", weightKg: 7, heightCm: 170 })).toThrow(/^--weight: 7 kg is outside 20..300 kg$/);
+    expect(() => validateProfile({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 95 })).toThrow(/^--max-angle: 95 deg is outside/);
+    expect(() => validateProfile({ name: "", weightKg: 70, heightCm: 170 })).toThrow(/^NAME:/);
+    expect(() => validateProfile({ name: "a/b", weightKg: 70, heightCm: 170 })).toThrow(/^NAME:/);
   });
 
   it("asks for confirmation above 60 degrees", () => {
@@ -61,7 +61,7 @@ describe("profiles in the store", () => {
     const lowered = updateProfile(store, "ann", { maxAngle: 40 });
     expect(lowered).toMatchObject({ maxAngle: 40, rampupBypass: false });
     expect(updateProfile(store, "ann", { weightKg: "75" }).weightKg).toBe(75);
-    expect(() => updateProfile(store, "ann", { heightCm: "tall" })).toThrow(/^height:/);
+    expect(() => updateProfile(store, "ann", { heightCm: "tall" })).toThrow(/^--height:/);
     store.close();
   });
 });
