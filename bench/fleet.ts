@@ -1,0 +1,270 @@
+// Fleet benchmark: N simulated devices over MQTT, one bridge process serving all of them, sessions
+// driven on every device through the bridge's request topics. Prints request round trip p50/p99,
+// telemetry throughput, and CPU and memory per device (bridge process, broker, simulators).
+//
+//   npm run bench:fleet -- --devices 1000 --seconds 20 [--json] [--broker aedes|mosquitto]
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { RealClock } from "../protocol/index.js";
+import { MqttTransport } from "../protocol/transport/mqtt.js";
+import { createSimDevice, type SimDevice } from "../device-sim/index.js";
+import { signCommand } from "../src/bridge/signing.js";
+import { startAedes } from "../test/helpers/aedes.js";
+import { startMosquitto } from "../test/helpers/mosquitto.js";
+import { toolPath } from "../test/helpers/real-io.js";
+import { Observer } from "../test/bridge/helpers.js";
+
+export interface FleetOptions {
+  devices: number;
+  /** Measurement window after every session has started. */
+  seconds: number;
+  broker?: "auto" | "aedes" | "mosquitto";
+  /** Pause/resume requests per device per second during the window. */
+  requestHz?: number;
+  log?: (line: string) => void;
+}
+
+export interface FleetResult {
+  devices: number;
+  broker: string;
+  seconds: number;
+  requests: number;
+  requestErrors: number;
+  rttMs: { p50: number; p99: number; max: number };
+  startRttMs: { p50: number; p99: number };
+  telemetryPerS: number;
+  telemetryPerDevicePerS: number;
+  statePerS: number;
+  cpuPctPerDevice: { bridge: number; broker: number | null; sims: number };
+  memMbPerDevice: { bridge: number; sims: number };
+  bridgeCpuPct: number;
+  bridgeRssMb: number;
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const KEY_HEX = "5a".repeat(32);
+const KEY = Buffer.from(KEY_HEX, "hex");
+/** Head-up ramp and a long hold: sessions stay under way for the whole window, with no lock needed. */
+const PROGRAM = { name: "fleet-bench", steps: [{ type: "ramp", to: -40, speed: 5 }, { type: "hold", seconds: 3600 }] };
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** CPU seconds (user+system) and RSS of a process, from /proc. */
+function procUsage(pid: number): { cpuS: number; rssMb: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(f[11]) + Number(f[12]);
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return { cpuS: ticks / 100, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`fleet bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const n = o.devices;
+  const want = o.broker ?? "auto";
+  const useMosq = want === "mosquitto" || (want === "auto" && toolPath("mosquitto") !== undefined);
+  const broker = useMosq
+    ? await startMosquitto({ extraConf: ["max_queued_messages 100000", "set_tcp_nodelay true"] })
+    : await startAedes();
+  const brokerPid = useMosq ? (broker as { process: ChildProcess }).process.pid : undefined;
+  log(`broker: ${useMosq ? "mosquitto" : "aedes (in-process)"} at ${broker.url}`);
+  const dir = mkdtempSync(join(tmpdir(), "invert-fleet-"));
+  const clock = new RealClock();
+  const sims: SimDevice[] = [];
+  const transports: MqttTransport[] = [];
+  let bridge: ChildProcess | undefined;
+  let obs: Observer | undefined;
+  try {
+    const ids = Array.from({ length: n }, (_, i) => `fleet-${String(i).padStart(4, "0")}`);
+    let tlm = 0;
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(ids.slice(i, i + 50).map(async (id, k) => {
+        const transport = await MqttTransport.connect({ url: broker.url, deviceId: id, role: "device", keepaliveS: 30 });
+        transports.push(transport);
+        const sim = createSimDevice({ clock, transport, seed: i + k, config: { model: "table" } });
+        sim.onTelemetry(() => tlm++);
+        sims.push(sim);
+      }));
+    }
+    log(`${n} simulated devices connected`);
+
+    const cfg = join(dir, "bridge.yaml");
+    writeFileSync(cfg, [
+      `mqtt: { url: "${broker.url}" }`, "bridgeId: fleet", "stateHz: 2", "devices:",
+      ...ids.map((id) => `  - { uri: "${broker.url}/${id}", key: "${KEY_HEX}" }`),
+    ].join("\n") + "\n");
+    obs = await Observer.connect(broker.url, ["invert/bridge/state", "invert/+/availability", "invert/+/response/+", "invert/+/state"]);
+    const online = new Set<string>();
+    let states = 0;
+    const rtt: number[] = [];
+    const startRtt: number[] = [];
+    let errors = 0;
+    const pending = new Map<string, { at: number; start: boolean }>();
+    obs.client.on("message", (topic, payload) => {
+      const parts = topic.split("/");
+      if (parts[2] === "availability" && payload.toString().includes("online")) online.add(parts[1]);
+      else if (parts[2] === "state") states++;
+      else if (parts[2] === "response") {
+        const r = JSON.parse(payload.toString()) as { transaction?: string; status?: string; reason?: string };
+        const p = r.transaction ? pending.get(r.transaction) : undefined;
+        if (!p) return;
+        pending.delete(r.transaction!);
+        (p.start ? startRtt : rtt).push(performance.now() - p.at);
+        if (r.status !== "ok") {
+          errors++;
+          if (errors <= 5) log(`request error: ${topic} ${r.reason}`);
+        }
+      }
+    });
+    bridge = spawn(process.execPath, [join(ROOT, "bin/invert.js"), "bridge", "--config", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+    let bridgeLog = "";
+    bridge.stderr?.setEncoding("utf8");
+    bridge.stderr?.on("data", (s: string) => {
+      if (bridgeLog.length < 20_000) bridgeLog += s;
+    });
+    const bridgePid = bridge.pid!;
+    try {
+      await waitUntil(() => online.size === n, 60_000 + n * 60, `all ${n} devices online at the bridge (${online.size} so far)`);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nbridge log: ${bridgeLog.slice(-1500)}`);
+    }
+    log(`bridge serves ${n} devices`);
+
+    let seq = 0;
+    const send = (id: string, action: string, body: Record<string, unknown>, signed: boolean, start = false) => {
+      const tx = `b${seq++}`;
+      const payload = signed ? signCommand({ ...body, transaction: tx }, KEY, Date.now(), { deviceId: id, action }) : { ...body, transaction: tx };
+      pending.set(tx, { at: performance.now(), start });
+      obs!.client.publish(`invert/${id}/request/${action}`, JSON.stringify(payload), { qos: 1 });
+    };
+    // Starts are spread over a second per 200 devices so preflight bursts do not all land at once.
+    for (let i = 0; i < n; i++) {
+      send(ids[i], "start", { program: PROGRAM }, true, true);
+      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 250));
+    }
+    await waitUntil(() => startRtt.length + [...pending.values()].filter((p) => !p.start).length >= n && [...pending.values()].every((p) => !p.start), 60_000 + n * 50, "every start answered");
+    log(`sessions started (${errors} refused)`);
+
+    // Measurement window: pause/resume requests spread evenly across devices.
+    const hz = o.requestHz ?? 0.5;
+    const b0 = procUsage(bridgePid);
+    const m0 = brokerPid ? procUsage(brokerPid) : undefined;
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const tlm0 = tlm;
+    const st0 = states;
+    const paused = new Set<string>();
+    const totalMs = o.seconds * 1000;
+    const perTick = Math.max(1, Math.round((n * hz) / 20));
+    let cursor = 0;
+    while (performance.now() - t0 < totalMs) {
+      for (let k = 0; k < perTick; k++) {
+        const id = ids[cursor++ % n];
+        if (paused.has(id)) {
+          paused.delete(id);
+          send(id, "resume", {}, true);
+        } else {
+          paused.add(id);
+          send(id, "pause", {}, false);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const wallS = (performance.now() - t0) / 1000;
+    const b1 = procUsage(bridgePid);
+    const m1 = brokerPid ? procUsage(brokerPid) : undefined;
+    const c1 = process.cpuUsage(c0);
+    const tlmN = tlm - tlm0;
+    const stN = states - st0;
+    await waitUntil(() => [...pending.values()].length === 0, 10_000, "outstanding responses").catch(() => undefined);
+    for (const id of ids) send(id, "stop", {}, false);
+
+    rtt.sort((a, b) => a - b);
+    startRtt.sort((a, b) => a - b);
+    const bridgeCpu = b0 && b1 ? ((b1.cpuS - b0.cpuS) / wallS) * 100 : NaN;
+    const brokerCpu = m0 && m1 ? ((m1.cpuS - m0.cpuS) / wallS) * 100 : null;
+    const simCpu = ((c1.user + c1.system) / 1e6 / wallS) * 100;
+    const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+    return {
+      devices: n,
+      broker: useMosq ? "mosquitto" : "aedes",
+      seconds: round(wallS, 1),
+      requests: rtt.length,
+      requestErrors: errors,
+      rttMs: { p50: round(pct(rtt, 50)), p99: round(pct(rtt, 99)), max: round(rtt[rtt.length - 1] ?? NaN) },
+      startRttMs: { p50: round(pct(startRtt, 50)), p99: round(pct(startRtt, 99)) },
+      telemetryPerS: Math.round(tlmN / wallS),
+      telemetryPerDevicePerS: round(tlmN / wallS / n),
+      statePerS: Math.round(stN / wallS),
+      cpuPctPerDevice: { bridge: round(bridgeCpu / n, 3), broker: brokerCpu === null ? null : round(brokerCpu / n, 3), sims: round(simCpu / n, 3) },
+      memMbPerDevice: { bridge: round((b1?.rssMb ?? NaN) / n, 3), sims: round(process.memoryUsage().rss / 1024 / 1024 / n, 3) },
+      bridgeCpuPct: round(bridgeCpu, 1),
+      bridgeRssMb: round(b1?.rssMb ?? NaN, 1),
+    };
+  } finally {
+    if (bridge && bridge.exitCode === null) {
+      const exited = new Promise((r) => bridge!.once("exit", r));
+      bridge.kill("SIGKILL");
+      await exited;
+    }
+    for (const s of sims) s.stop();
+    await obs?.close();
+    await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
+    await ("stop" in broker ? broker.stop() : (broker as { close(): Promise<void> }).close());
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function printHuman(r: FleetResult): void {
+  const lines = [
+    `fleet: ${r.devices} devices on ${r.broker}, ${r.seconds} s window`,
+    `  request round trip (pause/resume via bridge): p50 ${r.rttMs.p50} ms, p99 ${r.rttMs.p99} ms, max ${r.rttMs.max} ms (${r.requests} requests, ${r.requestErrors} errors)`,
+    `  start round trip (until the session is under way): p50 ${r.startRttMs.p50} ms, p99 ${r.startRttMs.p99} ms`,
+    `  telemetry: ${r.telemetryPerS} msg/s (${r.telemetryPerDevicePerS} per device), retained state: ${r.statePerS} msg/s`,
+    `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS`,
+    `  per device: bridge ${r.cpuPctPerDevice.bridge}% CPU, ${r.memMbPerDevice.bridge} MB; broker ${r.cpuPctPerDevice.broker ?? "n/a"}% CPU; simulators ${r.cpuPctPerDevice.sims}% CPU, ${r.memMbPerDevice.sims} MB`,
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const { values } = parseArgs({
+    options: {
+      devices: { type: "string", default: "50" },
+      seconds: { type: "string", default: "8" },
+      broker: { type: "string", default: "auto" },
+      "request-hz": { type: "string", default: "0.5" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const devices = Number(values.devices);
+  const seconds = Number(values.seconds);
+  if (!Number.isInteger(devices) || devices < 1) throw new Error("--devices: must be a positive integer");
+  if (!(seconds > 0)) throw new Error("--seconds: must be > 0");
+  const broker = values.broker as FleetOptions["broker"];
+  if (!["auto", "aedes", "mosquitto"].includes(broker ?? "")) throw new Error("--broker: must be auto, aedes or mosquitto");
+  const r = await runFleetBench({ devices, seconds, broker, requestHz: Number(values["request-hz"]), log: values.json ? () => undefined : undefined });
+  if (values.json) process.stdout.write(JSON.stringify(r) + "\n");
+  else printHuman(r);
+  process.exit(0);
+}

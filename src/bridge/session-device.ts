@@ -1,0 +1,326 @@
+// The production BridgeDevice: a device connection (serial or MQTT) plus the session controller.
+// Every motion goes through startSession, which computes the effective limits (device, profile,
+// program) and checks the plan before anything moves; the bridge never sends raw motion commands.
+// The only raw command is `return`, which asks the firmware for its own slow return to upright.
+//
+// The link and session are described structurally (the shapes agreed in notes on the module APIs), so
+// this file depends only on what it uses and tests can wire the real modules in.
+import type { AckMsg, CapsMsg, Clock, TelemetryMsg, TimerHandle } from "../../protocol/index.js";
+import type { ActionResult, BridgeDevice, DeviceInfo, DeviceState, LinkState, StartRequest } from "./device.js";
+import { emptyState } from "./device.js";
+
+export interface LinkLike {
+  caps: CapsMsg | undefined;
+  readonly status: string;
+  handshake(): Promise<CapsMsg>;
+  command(body: { type: "return" }): Promise<AckMsg>;
+  onTelemetry(cb: (t: TelemetryMsg) => void): () => void;
+  onLink(cb: (e: { type: string; status?: string }) => void): () => void;
+}
+
+export interface ConnectionLike<L extends LinkLike = LinkLike> {
+  link: L;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+export interface SessionLike {
+  pause(): void;
+  resume(): void;
+  stop(): void;
+  discomfort(kind: "pain" | "dizziness" | "other"): void;
+  snapshot(): unknown;
+  onUpdate(cb: (s: unknown) => void): () => void;
+  done: Promise<{ outcome: string; reason?: string; program: string }>;
+}
+
+export interface ProgramLike {
+  name: string;
+}
+
+export interface SessionDeviceDeps<L extends LinkLike, P extends ProgramLike> {
+  open(uri: string): Promise<ConnectionLike<L>>;
+  /** Resolves a built-in name or validates an inline program; throws with a one-line reason. */
+  program(spec: unknown): P;
+  /** Soft limits of a named user profile; undefined when unknown. */
+  profileLimits?(name: string): Record<string, number> | undefined;
+  startSession(opts: { link: L; clock: Clock; program: P; profileLimits?: Record<string, number> }): SessionLike;
+  clock: Clock;
+  /** Limits from the bridge config for this device (applied as the strictest with the profile's). */
+  limits?: Record<string, number | undefined>;
+  log?: (msg: string) => void;
+  /** Back-off between reconnect attempts. */
+  retryMs?: { min: number; max: number };
+  /** How long a start waits for the session to leave preflight before answering. */
+  startAnswerMs?: number;
+}
+
+const TERMINAL = new Set(["completed", "aborted", "fault", "refused"]);
+const WAITING = new Set(["idle", "disconnected", "handshaking", "ready", "preflight", "connecting", "starting"]);
+
+/** Reads a phase name out of the controller's snapshot, whatever its exact shape. */
+export function phaseOf(snapshot: unknown): string {
+  if (snapshot && typeof snapshot === "object") {
+    const s = snapshot as Record<string, unknown>;
+    for (const k of ["phase", "state", "value"]) {
+      const v = s[k];
+      if (typeof v === "string") return v;
+      if (v && typeof v === "object") {
+        // Nested XState value {running: "hold"} -> "running.hold"
+        const [k0, v0] = Object.entries(v as Record<string, unknown>)[0] ?? [];
+        if (typeof k0 === "string") return typeof v0 === "string" ? `${k0}.${v0}` : k0;
+      }
+    }
+  }
+  return "unknown";
+}
+
+function strictest(a: Record<string, number | undefined> | undefined, b: Record<string, number> | undefined): Record<string, number> | undefined {
+  if (!a && !b) return undefined;
+  const out: Record<string, number> = {};
+  for (const src of [a ?? {}, b ?? {}]) {
+    for (const [k, v] of Object.entries(src)) {
+      if (typeof v !== "number") continue;
+      const cur = out[k];
+      out[k] = cur === undefined ? v : k === "tiltMin" ? Math.max(cur, v) : Math.min(cur, v);
+    }
+  }
+  return out;
+}
+
+export class SessionDevice<L extends LinkLike, P extends ProgramLike> implements BridgeDevice {
+  private conn?: ConnectionLike<L>;
+  private session?: SessionLike;
+  private st: DeviceState = emptyState();
+  private readonly cbs = new Set<(urgent: boolean) => void>();
+  private offs: (() => void)[] = [];
+  private closed = false;
+  private retry?: TimerHandle;
+  private backoff: number;
+  private selected?: string;
+  private starting = false;
+
+  constructor(
+    readonly id: string,
+    private readonly uri: string,
+    private readonly deps: SessionDeviceDeps<L, P>,
+  ) {
+    this.backoff = deps.retryMs?.min ?? 500;
+    void this.connect();
+  }
+
+  info(): DeviceInfo | undefined {
+    const caps = this.conn?.link.caps;
+    if (!caps) return undefined;
+    return { model: caps.model, fw: caps.fw, axes: { tilt: caps.axes.tilt !== undefined, traction: caps.axes.traction !== undefined } };
+  }
+
+  state(): DeviceState {
+    return this.st;
+  }
+
+  onChange(cb: (urgent: boolean) => void): () => void {
+    this.cbs.add(cb);
+    return () => this.cbs.delete(cb);
+  }
+
+  private set(patch: Partial<DeviceState>, urgent: boolean): void {
+    this.st = { ...this.st, ...patch };
+    for (const cb of this.cbs) cb(urgent);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    this.set({ link: "connecting" }, true);
+    try {
+      const conn = await this.deps.open(this.uri);
+      if (this.closed) {
+        await conn.close();
+        return;
+      }
+      this.conn = conn;
+      if (!conn.link.caps) await conn.link.handshake();
+      this.backoff = this.deps.retryMs?.min ?? 500;
+      this.offs.push(conn.link.onTelemetry((t) => this.onTelemetry(t)));
+      this.offs.push(conn.link.onLink((e) => {
+        if (e.type === "status" && e.status) this.onLinkStatus(e.status);
+        else if (e.type === "restored") this.onLinkStatus("up");
+      }));
+      this.onLinkStatus(conn.link.status);
+    } catch (e) {
+      this.deps.log?.(`${this.id}: cannot open ${this.uri}: ${(e as Error).message}`);
+      await this.dropConnection();
+      this.scheduleReconnect();
+    }
+  }
+
+  private onLinkStatus(s: string): void {
+    const link: LinkState = s === "up" ? "online" : s === "handshaking" || s === "idle" ? "connecting" : "offline";
+    if (link !== this.st.link) this.set({ link }, true);
+    if (s === "closed" && !this.closed) {
+      void this.dropConnection().then(() => this.scheduleReconnect());
+    }
+  }
+
+  private async dropConnection(): Promise<void> {
+    for (const off of this.offs.splice(0)) off();
+    const c = this.conn;
+    this.conn = undefined;
+    if (c) await c.close().catch(() => undefined);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retry) return;
+    this.set({ link: "offline" }, true);
+    const wait = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, this.deps.retryMs?.max ?? 10_000);
+    this.retry = this.deps.clock.setTimeout(() => {
+      this.retry = undefined;
+      void this.connect();
+    }, wait);
+  }
+
+  private onTelemetry(t: TelemetryMsg): void {
+    const phase = this.session ? this.st.phase : t.mode === "returning" ? "device-return" : this.st.phase === "device-return" ? "idle" : this.st.phase;
+    this.set({
+      angle: Math.round(t.tilt * 10) / 10,
+      force: t.force === undefined ? null : Math.round(t.force),
+      mode: t.mode,
+      stop_switch: t.sw,
+      ankle_lock: t.lock,
+      faults: t.faults,
+      phase,
+    }, phase !== this.st.phase || t.mode !== this.st.mode);
+  }
+
+  async start(req: StartRequest): Promise<ActionResult> {
+    const link = this.conn?.link;
+    if (!link || this.st.link !== "online") return { ok: false, reason: `device ${this.id} is not connected (link ${this.st.link})` };
+    if (this.session || this.starting) return { ok: false, reason: `busy: a session is already running on ${this.id} (stop it first)` };
+    if (req.program === undefined) return { ok: false, reason: "program: required (or select one first)" };
+    let program: P;
+    try {
+      program = this.deps.program(req.program);
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+    let profile: Record<string, number> | undefined;
+    if (req.profile !== undefined) {
+      profile = this.deps.profileLimits?.(req.profile);
+      if (!profile) return { ok: false, reason: `profile: unknown profile "${req.profile}"` };
+    }
+    this.starting = true;
+    let session: SessionLike;
+    try {
+      session = this.deps.startSession({ link, clock: this.conn!.clock, program, profileLimits: strictest(this.deps.limits, profile) });
+    } catch (e) {
+      this.starting = false;
+      return { ok: false, reason: (e as Error).message };
+    }
+    this.session = session;
+    this.set({ program: program.name, profile: req.profile ?? null, phase: phaseOf(session.snapshot()), outcome: undefined, reason: undefined }, true);
+    const offUpdate = session.onUpdate((snap) => {
+      const phase = phaseOf(snap);
+      if (phase !== this.st.phase && this.session === session) this.set({ phase }, true);
+    });
+    const finished = session.done.then(
+      (sum) => sum,
+      (e: unknown) => ({ outcome: "fault", reason: (e as Error).message, program: program.name }),
+    );
+    void finished.then((sum) => {
+      offUpdate();
+      if (this.session === session) this.session = undefined;
+      this.set({ phase: sum.outcome, outcome: sum.outcome, reason: sum.reason }, true);
+    });
+    // Answer once the session is under way or refused (preflight failures name the limit), bounded.
+    const answer = await new Promise<ActionResult>((resolve) => {
+      const clock = this.deps.clock;
+      let timer: TimerHandle | undefined;
+      let off = () => {};
+      const finish = (r: ActionResult) => {
+        clock.clearTimeout(timer);
+        off();
+        resolve(r);
+      };
+      timer = clock.setTimeout(() => finish({ ok: true, data: { phase: this.st.phase } }), this.deps.startAnswerMs ?? 3000);
+      off = session.onUpdate((snap) => {
+        const ph = phaseOf(snap);
+        if (!WAITING.has(ph) && !TERMINAL.has(ph)) finish({ ok: true, data: { phase: ph } });
+      });
+      void finished.then((sum) =>
+        finish(sum.outcome === "completed" ? { ok: true, data: { phase: "completed" } } : { ok: false, reason: `${sum.outcome}: ${sum.reason ?? "session ended"}` }),
+      );
+    });
+    this.starting = false;
+    return answer;
+  }
+
+  private withSession(what: string, fn: (s: SessionLike) => void): ActionResult {
+    const s = this.session;
+    if (!s) return { ok: false, reason: `no session is running on ${this.id}` };
+    try {
+      fn(s);
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: `${what}: ${(e as Error).message}` };
+    }
+  }
+
+  pause(): ActionResult {
+    return this.withSession("pause", (s) => s.pause());
+  }
+
+  resume(): ActionResult {
+    return this.withSession("resume", (s) => s.resume());
+  }
+
+  stop(): ActionResult {
+    if (!this.session) return { ok: true, data: { note: "no session running" } };
+    return this.withSession("stop", (s) => s.stop());
+  }
+
+  discomfort(kind: "pain" | "dizziness" | "other"): ActionResult {
+    if (!this.session) return { ok: true, data: { note: "no session running" } };
+    return this.withSession("discomfort", (s) => s.discomfort(kind));
+  }
+
+  async returnUpright(): Promise<ActionResult> {
+    if (this.session) return this.stop();
+    const link = this.conn?.link;
+    if (!link) return { ok: false, reason: `device ${this.id} is not connected (its watchdog returns it upright on its own)` };
+    try {
+      const ack = await link.command({ type: "return" });
+      return ack.result === "rejected" || ack.result === "failed" ? { ok: false, reason: `device: ${ack.reason ?? ack.result}` } : { ok: true, data: { ack: ack.result } };
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+  }
+
+  select(program: string): ActionResult {
+    try {
+      const p = this.deps.program(program);
+      this.selected = p.name;
+      if (!this.session) this.set({ program: p.name }, true);
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+  }
+
+  get selectedProgram(): string | undefined {
+    return this.selected;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.deps.clock.clearTimeout(this.retry);
+    const s = this.session;
+    if (s) {
+      s.stop();
+      // The slow return runs on the device; wait for the session to end, bounded, before dropping the link.
+      await Promise.race([s.done.catch(() => undefined), new Promise((r) => this.deps.clock.setTimeout(() => r(undefined), 2000))]);
+    }
+    await this.dropConnection();
+    this.set({ link: "offline" }, true);
+  }
+}
