@@ -51,7 +51,8 @@ export function eventFields(e: unknown): EventFields {
   const kind = str(o.kind) ?? str(o.type) ?? "event";
   const msg = str(o.msg) ?? str(o.message) ?? str(o.text);
   const isDiscomfort = kind === "discomfort" || str(o.code) === "DISCOMFORT";
-  const dk = str(o.discomfort) ?? str(o.what) ?? str(o.detail) ?? (isDiscomfort ? msg ?? "other" : undefined);
+  const named = /\b(pain|dizziness|other)\b/.exec(msg ?? "")?.[1];
+  const dk = str(o.discomfort) ?? str(o.what) ?? str(o.detail) ?? (isDiscomfort ? named ?? msg ?? "other" : undefined);
   return { kind, code: str(o.code), severity: str(o.severity), msg, discomfort: isDiscomfort ? dk : undefined };
 }
 
@@ -71,6 +72,7 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
   let sessionId: number | undefined;
   let buffer: SampleRow[] = [];
   let timer: TimerHandle | undefined;
+  let sawDiscomfort = false;
   const unsubs: (() => void)[] = [];
 
   const fail = (err: unknown) => {
@@ -122,6 +124,7 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
         write((id) =>
           store.db.transaction(() => {
             store.sessions.addEvent(id, { t, kind: f.kind, code: f.code, severity: f.severity, msg: f.msg, json: e });
+            if (f.discomfort !== undefined) sawDiscomfort = true;
             if (f.discomfort !== undefined) store.sessions.addDiscomfort(id, { t, kind: f.discomfort, reportedAt: store.now().toISOString() });
           })(),
         );
@@ -140,10 +143,17 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
       stop();
       const s = (summary && typeof summary === "object" ? summary : {}) as Record<string, unknown>;
       const outcome = OUTCOMES.find((o) => o === s.outcome) ?? "aborted";
-      write((id) => {
-        if (s.limits !== undefined) store.sessions.setPlan(id, s.limits, undefined);
-        store.sessions.end(id, outcome, { reason: str(s.reason), summary, discomfort: s.discomfort === true });
-      });
+      // The summary names the discomfort (a kind, or true) even when no event carried it.
+      const discomfort = s.discomfort === true || (typeof s.discomfort === "string" && s.discomfort !== "");
+      write((id) =>
+        store.db.transaction(() => {
+          if (s.limits !== undefined) store.sessions.setPlan(id, s.limits, undefined);
+          if (discomfort && !sawDiscomfort) {
+            store.sessions.addDiscomfort(id, { t: rel(), kind: str(s.discomfort) ?? "other", reportedAt: store.now().toISOString() });
+          }
+          store.sessions.end(id, outcome, { reason: str(s.reason), summary, discomfort });
+        })(),
+      );
       return failed || sessionId === undefined ? undefined : store.sessions.find(sessionId);
     },
     (err: unknown) => {

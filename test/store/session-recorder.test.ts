@@ -61,7 +61,25 @@ describe("session recorder", () => {
     const row = await rec.finished;
     expect(row?.outcome).toBe("aborted");
     expect(row?.reason).toContain("link closed");
+    expect(row?.discomfort).toBe(false);
     expect(count(store, rec.sessionId!)).toBe(5);
+    store.close();
+  });
+
+  it("reads the discomfort kind from a session note, or from the summary when no event carried it", async () => {
+    const clock = new VirtualClock();
+    const store = openStore(tempDir());
+    const a = new FakeSession();
+    const ra = attachRecorder(store, a, META, { clock });
+    a.event({ kind: "discomfort", code: "DISCOMFORT", message: "user reported pain" });
+    a.finish({ outcome: "aborted", discomfort: "pain" });
+    await ra.finished;
+    expect(store.sessions.discomfortReports(ra.sessionId!).map((d) => d.kind)).toEqual(["pain"]);
+    const b = new FakeSession();
+    const rb = attachRecorder(store, b, META, { clock });
+    b.finish({ outcome: "aborted", reason: "discomfort reported", discomfort: "dizziness" });
+    expect((await rb.finished)?.discomfort).toBe(true);
+    expect(store.sessions.discomfortReports(rb.sessionId!).map((d) => d.kind)).toEqual(["dizziness"]);
     store.close();
   });
 
