@@ -1,0 +1,575 @@
+// The simulated microcontroller: protocol handling, command/ack with idempotent ids, hard and soft
+// limits, motion profiles, telemetry and the safety reactions. It sees the physical device only through
+// sensor readings and acts on it only through a velocity and a force setpoint, once per physics step.
+import {
+  FAULTS,
+  PROTO_VERSION,
+  type AckResultT,
+  type CompanionMsg,
+  type DeviceModeT,
+  type DeviceMsg,
+  type FaultCodeName,
+  type Outgoing,
+} from "../../protocol/index.js";
+import { hasTilt, hasTraction, type SimConfig } from "../config.js";
+import type { PlantCommand, PlantReadings } from "../physics/plant.js";
+import { IdCache } from "./id-cache.js";
+import { guardLimits, stepBrake, stepSegment, type AxisSetpoint } from "./profile.js";
+import { planReturn, type ReturnPhase, type ReturnStep } from "./return-plan.js";
+import { decide, initialMonitorState, isCritical, monitor, type MonitorParams, type MonitorState, type SafetyAction, type Trip } from "./safety.js";
+import { checkForce, checkMove, hardSoftLimits, mergeLimits, type SoftLimits } from "./validate.js";
+
+export type ResetCause = "power_on" | "power_loss";
+
+type TiltTask = { kind: "idle" } | { kind: "move"; id: string; target: number; speed: number } | { kind: "brake"; decel: number; id?: string };
+
+interface ForceTask {
+  id: string;
+  target: number;
+  rate: number;
+}
+
+interface ActiveReturn {
+  cause: string;
+  rank: number;
+  reduced: boolean;
+  decel: number;
+  stage: "braking" | "waiting" | "running";
+  retryAt?: number;
+  steps: ReturnStep[];
+  idx: number;
+  holdUntil?: number;
+  startedHeadDown: boolean;
+  restDone: boolean;
+  /** `return` command ids waiting for their "done". */
+  ids: string[];
+}
+
+export interface FirmwareView {
+  mode: DeviceModeT;
+  faults: string[];
+  ret?: ReturnPhase;
+  estimate: number;
+  setpoint: AxisSetpoint;
+  forceSetpoint: number;
+}
+
+export class Firmware {
+  private sp: AxisSetpoint;
+  private task: TiltTask = { kind: "idle" };
+  private forceSp: number;
+  private forceTask?: ForceTask;
+  private ret?: ActiveReturn;
+  private readonly faults = new Set<string>();
+  private pending: FaultCodeName[] = [];
+  private soft: SoftLimits;
+  private readonly ids: IdCache;
+  private lastRxAt?: number;
+  private mon: MonitorState;
+  private readonly monParams: MonitorParams;
+  private last?: PlantReadings;
+  private estimate: number;
+  /** The estimate, low-passed while standing still: compared with the setpoint to notice the table is elsewhere. */
+  private still: number;
+  acted = 0;
+
+  constructor(
+    private readonly c: SimConfig,
+    private readonly out: (m: Outgoing<DeviceMsg>) => void,
+    private readonly opts: { now: number; bootId: string; cause: ResetCause; sample: () => PlantReadings; rxErr: () => number },
+  ) {
+    const r = opts.sample();
+    // Like a real boot: average a burst of encoder samples before trusting the position.
+    let sum = r.encoder;
+    for (let i = 1; i < BOOT_SAMPLES; i++) sum += opts.sample().encoder;
+    this.estimate = hasTilt(c) ? sum / BOOT_SAMPLES : 0;
+    this.still = this.estimate;
+    this.sp = { p: this.estimate, v: 0 };
+    this.forceSp = hasTraction(c) ? Math.max(0, r.loadCell) : 0;
+    this.soft = hardSoftLimits(c);
+    this.ids = new IdCache(c.idCacheSize);
+    this.mon = initialMonitorState(opts.now, r.sw, r.lock);
+    this.monParams = {
+      watchdogMs: c.watchdogMs,
+      mismatchDeg: c.sensors.mismatchDeg,
+      mismatchMs: c.sensors.mismatchMs,
+      currentMaxA: c.motor.currentMaxA,
+      overcurrentMs: c.motor.overcurrentMs,
+      stallMs: c.motor.stallMs,
+      stallMinSpeed: c.motor.stallMinSpeed,
+      maxInvertedS: c.maxInvertedS,
+      upright: c.tilt.upright,
+      approachZone: c.tilt.approachZone,
+      forceTripN: c.traction.max + c.traction.overforceMargin,
+      hasTilt: hasTilt(c),
+      hasTraction: hasTraction(c),
+    };
+    this.last = r;
+    this.sendCaps();
+    this.event("BOOT", `reset cause: ${opts.cause}`);
+    // Any boot away from the safe position means the user may be hanging there: bring them back
+    // without waiting for a companion.
+    if (opts.cause === "power_loss" || !this.isSafe(r)) {
+      this.latch("POWER_LOSS", opts.cause === "power_loss" ? "rebooted after power loss" : "booted away from upright");
+      this.pending.push("POWER_LOSS");
+    }
+    if (r.sw === "disconnected") this.latch("SWITCH_DISCONNECTED", "patient stop switch not connected at boot");
+  }
+
+  // ---------------------------------------------------------------- protocol in
+
+  onMessage(msg: CompanionMsg, now: number): void {
+    if (this.mon.wdTripped) {
+      this.mon = { ...this.mon, wdTripped: false };
+      this.event("LINK_RESTORED", "valid frames again; motion stays as it is until new commands");
+    }
+    this.lastRxAt = now;
+    switch (msg.type) {
+      case "hello":
+        // Only major version 1 exists; a peer without it still gets caps and can see the mismatch.
+        this.sendCaps();
+        return;
+      case "hb":
+        return;
+      default: {
+        const seen = this.ids.get(msg.id);
+        if (seen) {
+          this.send({ type: "ack", id: msg.id, result: seen.result, ...(seen.reason ? { reason: seen.reason } : {}) });
+          return;
+        }
+        this.command(msg, now);
+      }
+    }
+  }
+
+  private command(msg: Exclude<CompanionMsg, { type: "hello" | "hb" }>, now: number): void {
+    switch (msg.type) {
+      case "move":
+        return this.onMove(msg.id, msg.target, msg.speed);
+      case "force":
+        return this.onForce(msg.id, msg.target, msg.rate);
+      case "stop":
+        return this.onStop(msg.id);
+      case "return":
+        return this.onReturn(msg.id, now);
+      case "limits": {
+        const r = mergeLimits(this.c, this.soft, msg);
+        if (!r.ok) return this.ack(msg.id, "rejected", r.reason);
+        this.soft = r.soft;
+        if (this.task.kind === "move") {
+          this.task = { ...this.task, target: Math.min(this.soft.tiltMax, Math.max(this.soft.tiltMin, this.task.target)) };
+        }
+        if (this.forceTask) this.forceTask = { ...this.forceTask, target: Math.min(this.forceTask.target, this.soft.forceMax) };
+        this.acted++;
+        return this.ack(msg.id, "done");
+      }
+      case "clear":
+        return this.onClear(msg.id, msg.code);
+    }
+  }
+
+  private motionRefusal(): string | undefined {
+    if (this.faults.size) return `fault ${[...this.faults].join(",")} latched: send clear once the cause is gone`;
+    const sw = this.last?.sw ?? "ok";
+    if (sw !== "ok") return `patient stop switch ${sw}`;
+    return undefined;
+  }
+
+  private onMove(id: string, target: number, speed: number): void {
+    if (!hasTilt(this.c)) return this.ack(id, "unsupported", `model ${this.c.model} has no tilt axis`);
+    if (this.ret) return this.ack(id, "busy", `returning to upright (${this.ret.cause})`);
+    const reason = checkMove(this.c, this.soft, target, speed) ?? this.motionRefusal();
+    if (reason) return this.ack(id, "rejected", reason);
+    if (target > this.sp.p + this.c.tilt.tolerance && !(this.last?.lock ?? false)) {
+      return this.ack(id, "rejected", "ankle lock open: no head-down motion");
+    }
+    if (this.task.kind === "move") this.ack(this.task.id, "failed", `superseded by ${id}`);
+    if (this.task.kind === "brake" && this.task.id) this.ack(this.task.id, "failed", `superseded by ${id}`);
+    this.task = { kind: "move", id, target, speed };
+    this.acted++;
+    this.ack(id, "accepted");
+  }
+
+  private onForce(id: string, target: number, rate: number): void {
+    if (!hasTraction(this.c)) return this.ack(id, "unsupported", `model ${this.c.model} has no traction axis`);
+    if (this.ret) return this.ack(id, "busy", `returning to upright (${this.ret.cause})`);
+    const reason = checkForce(this.c, this.soft, target, rate) ?? this.motionRefusal();
+    if (reason) return this.ack(id, "rejected", reason);
+    if (this.forceTask) this.ack(this.forceTask.id, "failed", `superseded by ${id}`);
+    this.forceTask = { id, target, rate };
+    this.acted++;
+    this.ack(id, "accepted");
+  }
+
+  private onStop(id: string): void {
+    this.acted++;
+    let decel = this.c.tilt.accelMax;
+    if (this.ret) {
+      // The companion takes over: the return is abandoned, its latched faults stay.
+      if (this.ret.stage === "braking") decel = Math.max(decel, this.ret.decel);
+      for (const rid of this.ret.ids) this.ack(rid, "failed", "stopped");
+      this.ret = undefined;
+    }
+    if (this.task.kind === "move") this.ack(this.task.id, "failed", "stopped");
+    if (this.task.kind === "brake") {
+      decel = Math.max(decel, this.task.decel);
+      if (this.task.id) this.ack(this.task.id, "failed", `superseded by ${id}`);
+    }
+    if (this.forceTask) {
+      this.ack(this.forceTask.id, "failed", "stopped");
+      this.forceTask = undefined;
+    }
+    this.task = { kind: "brake", decel, id };
+    this.ack(id, "accepted");
+  }
+
+  private onReturn(id: string, now: number): void {
+    this.acted++;
+    if (this.ret) {
+      this.ret.ids.push(id);
+      return this.ack(id, "accepted");
+    }
+    this.ack(id, "accepted");
+    if (this.last && this.isSafe(this.last)) return this.ack(id, "done");
+    this.startReturn(now, "command", { rank: 0, reduced: this.criticalLatched(), brake: "normal" }, [id]);
+  }
+
+  private onClear(id: string, code: string): void {
+    if (!this.faults.has(code)) return this.ack(id, "rejected", `${code} is not latched`);
+    const why = this.clearBlocker(code);
+    if (why) return this.ack(id, "rejected", `${code} cause still present: ${why}`);
+    this.faults.delete(code);
+    this.acted++;
+    this.event("FAULT_CLEARED", `${code} cleared`);
+    this.ack(id, "done");
+  }
+
+  private clearBlocker(code: string): string | undefined {
+    const r = this.last;
+    if (!r) return undefined;
+    const upright = !hasTilt(this.c) || this.nearUpright();
+    switch (code as FaultCodeName) {
+      case "STOP_SWITCH":
+      case "SWITCH_DISCONNECTED":
+        return r.sw === "ok" ? undefined : `switch ${r.sw}`;
+      case "ANKLE_LOCK_OPEN":
+        return r.lock ? undefined : "ankle lock open";
+      case "MAX_TIME_INVERTED":
+      case "POWER_LOSS":
+      case "MOTOR_STALL":
+        return upright ? undefined : "not upright";
+      case "SENSOR_MISMATCH":
+        if (Math.abs(r.encoder - r.inclinometer) > this.c.sensors.mismatchDeg) return "sensors still disagree";
+        return upright ? undefined : "not upright";
+      case "OVERCURRENT":
+        if (r.current > this.c.motor.currentMaxA) return "current above limit";
+        return upright ? undefined : "not upright";
+      case "OVERFORCE":
+        return r.loadCell <= this.c.traction.tolerance ? undefined : "force not at zero";
+      default:
+        return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- the control step
+
+  step(now: number, r: PlantReadings): PlantCommand {
+    this.last = r;
+    const tiltAxis = hasTilt(this.c);
+    // After a cross-check failure the two sensors cannot both be right; the return trusts the more
+    // head-down one so it never stops short of upright (see README: sensor cross-check).
+    this.estimate = !tiltAxis ? 0 : this.faults.has("SENSOR_MISMATCH") ? Math.max(r.encoder, r.inclinometer) : r.encoder;
+
+    if (this.sp.v !== 0 || Math.abs(this.estimate - this.still) > 1) this.still = this.estimate;
+    else this.still += STILL_ALPHA * (this.estimate - this.still);
+
+    const m = monitor(now, { ...r, cmdVel: this.sp.v, lastRxAt: this.lastRxAt, estimate: this.estimate }, this.mon, this.monParams);
+    this.mon = m.state;
+    for (const t of m.trips) this.trip(t, now);
+
+    const action: SafetyAction = decide(now, {
+      pending: this.pending,
+      active: this.ret ? { rank: this.ret.rank, reduced: this.ret.reduced } : undefined,
+      safe: this.isSafe(r),
+      criticalLatched: this.criticalLatched(),
+    });
+    this.pending = [];
+    if (action.kind === "return") this.startReturn(now, action.cause, action, this.ret?.ids ?? []);
+
+    const dt = this.c.stepMs / 1000;
+    if (tiltAxis) {
+      const prev = this.sp;
+      this.sp = this.ret ? this.stepReturnTilt(now, dt) : this.stepTask(dt);
+      this.sp = guardLimits(prev, this.sp, this.c.tilt.min, this.c.tilt.max, this.c.tilt.emergencyDecel, dt);
+    }
+    this.stepForce(dt, r);
+    if (this.ret && this.returnFinished(r)) this.finishReturn("upright reached");
+    return { tiltVel: this.sp.v, force: this.forceSp };
+  }
+
+  private trip(t: Trip, now: number): void {
+    if (t.code === "MOTOR_STALL" && this.ret && this.ret.stage === "running" && this.currentPhase() === "approach") {
+      // Crawling into the upright end stop (after a sensor fault) reads as a stall: that is the end of travel.
+      this.latch(t.code, `${t.msg}; end of travel during the final approach`);
+      this.sp = { p: this.estimate, v: 0 };
+      this.ret.idx = this.ret.steps.length;
+      return;
+    }
+    this.latch(t.code, t.msg);
+    if (t.code === "MOTOR_STALL" && this.ret) {
+      // Keep trying: a stall may be transient; brake, wait, re-plan at reduced speed.
+      this.ret.stage = "braking";
+      this.ret.decel = this.c.tilt.emergencyDecel;
+      this.ret.reduced = true;
+      this.ret.retryAt = now + this.c.motor.stallRetryMs;
+      return;
+    }
+    this.pending.push(t.code);
+  }
+
+  private latch(code: FaultCodeName, msg: string): void {
+    this.faults.add(code);
+    this.event(code, msg);
+  }
+
+  private startReturn(now: number, cause: string, r: { rank: number; reduced: boolean; brake: "emergency" | "normal" }, ids: string[]): void {
+    const prev = this.ret;
+    if (this.task.kind === "move") this.ack(this.task.id, "failed", `interrupted: ${cause}`);
+    if (this.task.kind === "brake" && this.task.id) this.ack(this.task.id, "failed", `interrupted: ${cause}`);
+    if (this.forceTask) this.ack(this.forceTask.id, "failed", `interrupted: ${cause}`);
+    this.task = { kind: "idle" };
+    this.forceTask = undefined;
+    const t = this.c.tilt;
+    let decel = r.brake === "emergency" ? t.emergencyDecel : t.accelMax;
+    if (prev && prev.stage === "braking") decel = Math.max(decel, prev.decel);
+    const reduced = r.reduced || (prev?.reduced ?? false);
+    this.ret = {
+      cause,
+      rank: r.rank,
+      reduced,
+      decel,
+      stage: "braking",
+      retryAt: cause === "MOTOR_STALL" ? now + this.c.motor.stallRetryMs : undefined,
+      steps: [],
+      idx: 0,
+      startedHeadDown: prev?.startedHeadDown ?? this.estimate > t.restAngle + t.tolerance,
+      restDone: prev?.restDone ?? false,
+      ids: [...ids],
+    };
+    const speed = hasTilt(this.c) ? `${reduced ? t.reducedSpeed : t.returnSpeed} deg/s` : `${this.c.traction.returnRate} N/s`;
+    this.event("RETURN_STARTED", `cause ${cause}; return at ${speed}`);
+  }
+
+  private stepTask(dt: number): AxisSetpoint {
+    const task = this.task;
+    if (task.kind === "move") {
+      const vMax = Math.min(task.speed, this.soft.speedMax, this.c.tilt.speedMax);
+      const s = stepSegment(this.sp, { target: task.target, vMax, accel: this.c.tilt.accelMax }, dt);
+      if (s.arrived) {
+        this.task = { kind: "idle" };
+        this.ack(task.id, "done");
+      }
+      return s.sp;
+    }
+    if (task.kind === "brake") {
+      const s = stepBrake(this.sp, task.decel, dt);
+      if (s.stopped) {
+        this.task = { kind: "idle" };
+        if (task.id) this.ack(task.id, "done");
+      }
+      return s.sp;
+    }
+    return this.rest();
+  }
+
+  /**
+   * Standing still. The setpoint stays where it is unless the filtered sensors say the table is
+   * elsewhere (a stall, a sensor fault taken into account): then it is re-based on them.
+   */
+  private rest(): AxisSetpoint {
+    if (this.sp.v === 0 && Math.abs(this.still - this.sp.p) > RESYNC_DEG) return { p: this.still, v: 0 };
+    return { p: this.sp.p, v: 0 };
+  }
+
+  private stepReturnTilt(now: number, dt: number): AxisSetpoint {
+    const ret = this.ret!;
+    if (ret.stage === "braking") {
+      const s = stepBrake(this.sp, ret.decel, dt);
+      if (!s.stopped) return s.sp;
+      ret.stage = "waiting";
+      this.sp = s.sp;
+    }
+    if (ret.stage === "waiting") {
+      if (ret.retryAt !== undefined && now < ret.retryAt) return this.rest();
+      ret.retryAt = undefined;
+      this.sp = this.rest();
+      ret.steps = planReturn(this.sp.p, this.c.tilt, { reduced: ret.reduced, rest: ret.startedHeadDown && !ret.restDone });
+      ret.idx = 0;
+      ret.holdUntil = undefined;
+      ret.stage = "running";
+    }
+    const step = ret.steps[ret.idx];
+    if (!step) return this.rest();
+    if (step.kind === "hold") {
+      ret.holdUntil ??= now + step.ms;
+      if (now >= ret.holdUntil) {
+        if (step.phase === "rest") ret.restDone = true;
+        ret.idx++;
+        ret.holdUntil = undefined;
+      }
+      return { p: this.sp.p, v: 0 };
+    }
+    const s = stepSegment(this.sp, { target: step.target, vMax: step.vMax, vEnd: step.vEnd, accel: this.c.tilt.accelMax }, dt);
+    if (s.arrived) ret.idx++;
+    return s.sp;
+  }
+
+  private stepForce(dt: number, r: PlantReadings): void {
+    if (!hasTraction(this.c)) return;
+    let target = this.forceSp;
+    let rate = this.c.traction.rateMax;
+    if (this.ret) {
+      target = 0;
+      rate = this.c.traction.returnRate;
+    } else if (this.forceTask) {
+      target = this.forceTask.target;
+      rate = Math.min(this.forceTask.rate, this.soft.rateMax, this.c.traction.rateMax);
+    }
+    const d = rate * dt;
+    this.forceSp += Math.max(-d, Math.min(d, target - this.forceSp));
+    const ft = this.forceTask;
+    if (ft && this.forceSp === ft.target && Math.abs(r.loadCell - ft.target) <= this.c.traction.tolerance) {
+      this.forceTask = undefined;
+      this.ack(ft.id, "done");
+    }
+  }
+
+  private returnFinished(r: PlantReadings): boolean {
+    const ret = this.ret!;
+    const tiltDone = !hasTilt(this.c) || (ret.stage === "running" && ret.idx >= ret.steps.length);
+    const forceDone = !hasTraction(this.c) || (this.forceSp === 0 && r.loadCell <= this.c.traction.tolerance);
+    return tiltDone && forceDone;
+  }
+
+  private finishReturn(msg: string): void {
+    const ret = this.ret!;
+    this.ret = undefined;
+    this.task = { kind: "idle" };
+    this.sp = { p: this.sp.p, v: 0 };
+    this.event("RETURN_DONE", `${msg} (cause ${ret.cause})`);
+    for (const id of ret.ids) this.ack(id, "done");
+  }
+
+  private currentPhase(): ReturnPhase | undefined {
+    const ret = this.ret;
+    if (!ret) return undefined;
+    if (ret.stage !== "running") return ret.steps.length ? ret.steps[Math.min(ret.idx, ret.steps.length - 1)]?.phase : "descend";
+    return ret.steps[ret.idx]?.phase ?? "release";
+  }
+
+  private nearUpright(): boolean {
+    return Math.abs(this.estimate - this.c.tilt.upright) <= Math.max(0.5, this.c.tilt.tolerance);
+  }
+
+  private isSafe(r: PlantReadings): boolean {
+    const tiltOk = !hasTilt(this.c) || (this.nearUpright() && this.sp.v === 0 && this.task.kind !== "move");
+    const forceOk = !hasTraction(this.c) || (this.forceSp <= this.c.traction.tolerance && r.loadCell <= this.c.traction.tolerance);
+    return tiltOk && forceOk;
+  }
+
+  private criticalLatched(): boolean {
+    for (const f of this.faults) if (isCritical(f)) return true;
+    return false;
+  }
+
+  // ---------------------------------------------------------------- protocol out
+
+  private send(m: Outgoing<DeviceMsg>): void {
+    this.out(m);
+  }
+
+  private ack(id: string, result: AckResultT, reason?: string): void {
+    this.ids.set(id, reason ? { result, reason } : { result });
+    this.send({ type: "ack", id, result, ...(reason ? { reason: reason.slice(0, 200) } : {}) });
+  }
+
+  private event(code: string, msg: string): void {
+    const sev = (FAULTS as Record<string, { severity: "info" | "warn" | "fault" | "critical" }>)[code]?.severity ?? "info";
+    this.send({ type: "evt", code, severity: sev, msg: msg.slice(0, 200) });
+  }
+
+  private sendCaps(): void {
+    const c = this.c;
+    const t = c.tilt;
+    const tr = c.traction;
+    this.send({
+      type: "caps",
+      model: c.model,
+      serial: c.serial,
+      fw: c.fw,
+      proto: PROTO_VERSION,
+      axes: {
+        ...(hasTilt(c)
+          ? { tilt: { min: t.min, max: t.max, upright: t.upright, speedMax: t.speedMax, returnSpeed: t.returnSpeed, accelMax: t.accelMax, approachSpeed: t.approachSpeed } }
+          : {}),
+        ...(hasTraction(c) ? { traction: { max: tr.max, rateMax: tr.rateMax, returnRate: tr.returnRate } } : {}),
+      },
+      watchdogMs: c.watchdogMs,
+      tlmHz: c.tlmHz,
+      boot: this.opts.bootId,
+      maxInvertedS: c.maxInvertedS,
+      userMaxKg: c.userMaxKg,
+      userMaxCm: c.userMaxCm,
+    });
+  }
+
+  telemetry(now: number, r: PlantReadings): void {
+    const tiltAxis = hasTilt(this.c);
+    const phase = this.currentPhase();
+    this.send({
+      type: "tlm",
+      t: Math.max(0, Math.round(now - this.opts.now)),
+      tilt: tiltAxis ? round(r.encoder, 3) : 0,
+      tilt2: tiltAxis ? round(r.inclinometer, 3) : 0,
+      vel: tiltAxis ? round(r.driveVel, 3) : 0,
+      ...(hasTraction(this.c) ? { force: round(r.loadCell, 2) } : {}),
+      current: round(r.current, 3),
+      lock: r.lock,
+      sw: r.sw,
+      mode: this.mode(),
+      faults: [...this.faults],
+      rxErr: this.opts.rxErr(),
+      ...(phase ? { ret: phase } : {}),
+    });
+  }
+
+  mode(): DeviceModeT {
+    if (this.ret) return "returning";
+    if (this.task.kind === "brake") return "stopping";
+    if (this.task.kind === "move" || this.forceTask) return "moving";
+    if (this.criticalLatched()) return "fault";
+    if ((hasTilt(this.c) && !this.nearUpright()) || this.forceSp > this.c.traction.tolerance) return "holding";
+    return "idle";
+  }
+
+  view(): FirmwareView {
+    const ret = this.currentPhase();
+    return {
+      mode: this.mode(),
+      faults: [...this.faults],
+      ...(ret ? { ret } : {}),
+      estimate: this.estimate,
+      setpoint: { ...this.sp },
+      forceSetpoint: this.forceSp,
+    };
+  }
+}
+
+const STILL_ALPHA = 0.02;
+const RESYNC_DEG = 0.5;
+const BOOT_SAMPLES = 64;
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

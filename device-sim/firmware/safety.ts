@@ -1,0 +1,208 @@
+// Safety logic as pure step functions, PX4 style: `monitor` turns one step's inputs into fault trips
+// (edges), `decide` picks the most severe reaction among the pending trips. Both are plain functions of
+// (now, inputs, state) so tests can drive them with explicit timestamps.
+import { FAULTS, type FaultCodeName, type SwitchStateT } from "../../protocol/index.js";
+
+export interface Trip {
+  code: FaultCodeName;
+  msg: string;
+}
+
+export interface MonitorParams {
+  watchdogMs: number;
+  mismatchDeg: number;
+  mismatchMs: number;
+  currentMaxA: number;
+  overcurrentMs: number;
+  stallMs: number;
+  stallMinSpeed: number;
+  maxInvertedS: number;
+  upright: number;
+  approachZone: number;
+  forceTripN: number;
+  hasTilt: boolean;
+  hasTraction: boolean;
+}
+
+export interface MonitorInputs {
+  encoder: number;
+  inclinometer: number;
+  current: number;
+  loadCell: number;
+  sw: SwitchStateT;
+  lock: boolean;
+  /** Tilt setpoint velocity commanded this step. */
+  cmdVel: number;
+  /** Last valid frame; undefined until a peer has spoken since boot (the watchdog is not armed yet). */
+  lastRxAt: number | undefined;
+  /** The firmware's tilt estimate. */
+  estimate: number;
+}
+
+export interface MonitorState {
+  lastNow: number;
+  sw: SwitchStateT;
+  lock: boolean;
+  wdTripped: boolean;
+  mismatchSince?: number;
+  mismatchTripped: boolean;
+  overSince?: number;
+  overTripped: boolean;
+  stallSince?: number;
+  stallRef: number;
+  overforceSince?: number;
+  overforceTripped: boolean;
+  invertedMs: number;
+  invertedTripped: boolean;
+}
+
+export function initialMonitorState(now: number, sw: SwitchStateT, lock: boolean): MonitorState {
+  return {
+    lastNow: now,
+    sw,
+    lock,
+    wdTripped: false,
+    mismatchTripped: false,
+    overTripped: false,
+    stallRef: 0,
+    overforceTripped: false,
+    invertedMs: 0,
+    invertedTripped: false,
+  };
+}
+
+/** Held-condition helper: returns the new "since" and whether it has now lasted `ms`. */
+function held(cond: boolean, since: number | undefined, now: number, ms: number): { since?: number; fired: boolean } {
+  if (!cond) return { since: undefined, fired: false };
+  const s = since ?? now;
+  return { since: s, fired: now - s >= ms };
+}
+
+export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: MonitorParams): { state: MonitorState; trips: Trip[] } {
+  const st: MonitorState = { ...prev, lastNow: now };
+  const trips: Trip[] = [];
+  const dt = Math.max(0, now - prev.lastNow);
+
+  // Link watchdog: armed once a peer has spoken; fires once per silence.
+  if (inp.lastRxAt !== undefined && now - inp.lastRxAt >= p.watchdogMs && !st.wdTripped) {
+    st.wdTripped = true;
+    trips.push({ code: "WATCHDOG", msg: `no valid frame for ${Math.round(now - inp.lastRxAt)} ms` });
+  }
+
+  // Patient stop switch: edges only; the level is enforced where motion starts.
+  if (inp.sw !== prev.sw) {
+    if (inp.sw === "pressed") trips.push({ code: "STOP_SWITCH", msg: "patient stop switch pressed" });
+    if (inp.sw === "disconnected") trips.push({ code: "SWITCH_DISCONNECTED", msg: "patient stop switch disconnected" });
+    st.sw = inp.sw;
+  }
+
+  const nearUpright = inp.estimate <= p.upright + p.approachZone;
+  if (p.hasTilt) {
+    // Ankle lock opening matters once the user no longer stands on the platform, or while tilting head-down.
+    if (prev.lock && !inp.lock && (!nearUpright || inp.cmdVel > 0)) {
+      trips.push({ code: "ANKLE_LOCK_OPEN", msg: `ankle lock opened at ${inp.estimate.toFixed(1)} deg` });
+    }
+
+    const mm = held(Math.abs(inp.encoder - inp.inclinometer) > p.mismatchDeg, st.mismatchSince, now, p.mismatchMs);
+    st.mismatchSince = mm.since;
+    if (!mm.since) st.mismatchTripped = false;
+    if (mm.fired && !st.mismatchTripped) {
+      st.mismatchTripped = true;
+      trips.push({
+        code: "SENSOR_MISMATCH",
+        msg: `encoder ${inp.encoder.toFixed(1)} vs inclinometer ${inp.inclinometer.toFixed(1)} deg`,
+      });
+    }
+
+    const oc = held(inp.current > p.currentMaxA, st.overSince, now, p.overcurrentMs);
+    st.overSince = oc.since;
+    if (!oc.since) st.overTripped = false;
+    if (oc.fired && !st.overTripped) {
+      st.overTripped = true;
+      trips.push({ code: "OVERCURRENT", msg: `motor current ${inp.current.toFixed(1)} A > ${p.currentMaxA} A` });
+    }
+
+    // Stall: commanded motion but the encoder stays within a small band for stallMs.
+    const band = Math.max(0.05, 0.3 * p.stallMinSpeed * (p.stallMs / 1000));
+    if (Math.abs(inp.cmdVel) < p.stallMinSpeed) st.stallSince = undefined;
+    else if (st.stallSince === undefined || Math.abs(inp.encoder - st.stallRef) > band) {
+      st.stallSince = now;
+      st.stallRef = inp.encoder;
+    } else if (now - st.stallSince >= p.stallMs) {
+      st.stallSince = undefined;
+      trips.push({ code: "MOTOR_STALL", msg: `no movement at ${inp.estimate.toFixed(1)} deg while driving ${inp.cmdVel.toFixed(1)} deg/s` });
+    }
+
+    // Time head-down since the table was last near upright.
+    if (nearUpright) {
+      st.invertedMs = 0;
+      st.invertedTripped = false;
+    } else if (inp.estimate > 0) st.invertedMs += dt;
+    if (st.invertedMs > p.maxInvertedS * 1000 && !st.invertedTripped) {
+      st.invertedTripped = true;
+      trips.push({ code: "MAX_TIME_INVERTED", msg: `head-down for ${Math.round(st.invertedMs / 1000)} s` });
+    }
+  }
+  st.lock = inp.lock;
+
+  if (p.hasTraction) {
+    const of = held(inp.loadCell > p.forceTripN, st.overforceSince, now, 100);
+    st.overforceSince = of.since;
+    if (!of.since) st.overforceTripped = false;
+    if (of.fired && !st.overforceTripped) {
+      st.overforceTripped = true;
+      trips.push({ code: "OVERFORCE", msg: `load cell ${inp.loadCell.toFixed(0)} N > ${p.forceTripN} N` });
+    }
+  }
+  return { state: st, trips };
+}
+
+export interface Reaction {
+  /** Higher wins. */
+  rank: number;
+  reduced: boolean;
+  brake: "emergency" | "normal";
+}
+
+/** Failsafe reactions, ordered by severity (critical sensor/drive faults first). */
+export const REACTIONS: Partial<Record<FaultCodeName, Reaction>> = {
+  SENSOR_MISMATCH: { rank: 3, reduced: true, brake: "emergency" },
+  OVERCURRENT: { rank: 3, reduced: true, brake: "emergency" },
+  MOTOR_STALL: { rank: 3, reduced: true, brake: "emergency" },
+  STOP_SWITCH: { rank: 2, reduced: false, brake: "emergency" },
+  SWITCH_DISCONNECTED: { rank: 2, reduced: false, brake: "emergency" },
+  ANKLE_LOCK_OPEN: { rank: 2, reduced: false, brake: "emergency" },
+  OVERFORCE: { rank: 1, reduced: false, brake: "normal" },
+  WATCHDOG: { rank: 1, reduced: false, brake: "normal" },
+  MAX_TIME_INVERTED: { rank: 1, reduced: false, brake: "normal" },
+  POWER_LOSS: { rank: 1, reduced: false, brake: "normal" },
+};
+
+export type SafetyAction = { kind: "none" } | ({ kind: "return"; cause: FaultCodeName } & Reaction);
+
+export interface DecideState {
+  pending: readonly FaultCodeName[];
+  /** The return in progress, if any. */
+  active?: { rank: number; reduced: boolean };
+  /** Upright, stationary, no traction: nothing to bring back. */
+  safe: boolean;
+  /** A critical fault is latched: any return runs at reduced speed. */
+  criticalLatched: boolean;
+}
+
+export function decide(_now: number, s: DecideState): SafetyAction {
+  let best: SafetyAction = { kind: "none" };
+  for (const code of s.pending) {
+    const r = REACTIONS[code];
+    if (!r) continue;
+    if (best.kind === "none" || r.rank > best.rank) best = { kind: "return", cause: code, ...r };
+  }
+  if (best.kind === "none") return best;
+  if (s.active && s.active.rank >= best.rank) return { kind: "none" };
+  if (!s.active && s.safe) return { kind: "none" };
+  return { ...best, reduced: best.reduced || s.criticalLatched };
+}
+
+export function isCritical(code: string): boolean {
+  return (FAULTS as Record<string, { severity: string }>)[code]?.severity === "critical";
+}
