@@ -1,11 +1,11 @@
 // What `invert run --profile NAME` does before and around a session: screening, the ramp-up step (or
 // its cap on an explicit program), the profile's soft limits, and recording.
-import type { Clock } from "../../protocol/index.js";
+import type { CapsMsg, Clock } from "../../protocol/index.js";
 import type { LimitSet } from "../limits/limit-set.js";
 import { axesUsed, compileProgram } from "../programs/compile.js";
 import { planProgram } from "../programs/plan.js";
 import type { Program } from "../programs/schema.js";
-import { attachRecorder, type NewSession, type ProfileRecord, type RecordableSession, type Recorder, type Store } from "../store/index.js";
+import { attachRecorder, openStore, type NewSession, type ProfileRecord, type RecordableSession, type Recorder, type Store } from "../store/index.js";
 import { UserError } from "./errors.js";
 import { checkRated, type RatedLimits } from "./profiles.js";
 import { DEFAULT_RAMPUP, checkProgramAngle, nextStep, type HistoryEntry, type RampupConfig } from "./rampup.js";
@@ -118,4 +118,59 @@ export function recordProfileSession(
     planned = undefined;
   }
   return attachRecorder(store, handle, { ...prepared.meta, planned, limits: opts.limits }, { clock: opts.clock, onError: opts.onError });
+}
+
+/** Everything `invert run --profile` needs from this module, opened once per run. */
+export interface ProfileSession {
+  readonly prepared: PreparedSession;
+  readonly program: Program;
+  readonly profileLimits: LimitSet;
+  readonly explanation: string;
+  /** Refuses the profile on a device rated below the user's weight or height (call once caps are known). */
+  checkDevice(caps: Pick<CapsMsg, "userMaxKg" | "userMaxCm">): void;
+  /** Starts recording; never throws (storage problems are reported once through onError). */
+  record(handle: RecordableSession, opts: { clock: Clock; onError?: (line: string) => void; caps?: CapsMsg }): Recorder;
+  /** Waits for the record to be complete and closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store (INVERT_HOME or the platform data directory) and prepares the profile's session.
+ * Throws a UserError or StoreError with one line when the profile may not run it.
+ */
+export function openProfileSession(
+  profileName: string,
+  program: Program | undefined,
+  opts: { now?: Date; device?: string; store?: Store; config?: RampupConfig } = {},
+): ProfileSession {
+  const store = opts.store ?? openStore();
+  let prepared: PreparedSession;
+  try {
+    prepared = prepareProfileSession(store, profileName, program, opts.now ?? new Date(), { device: opts.device, config: opts.config });
+  } catch (err) {
+    if (!opts.store) store.close();
+    throw err;
+  }
+  let recorder: Recorder | undefined;
+  return {
+    prepared,
+    program: prepared.program,
+    profileLimits: prepared.profileLimits,
+    explanation: prepared.explanation,
+    checkDevice: (caps) => checkRated(prepared.profile, { userMaxKg: caps.userMaxKg, userMaxCm: caps.userMaxCm }),
+    record(handle, o) {
+      const tilt = o.caps?.axes.tilt;
+      recorder = recordProfileSession(store, handle, prepared, {
+        clock: o.clock,
+        onError: o.onError,
+        startTilt: tilt?.upright,
+        accel: tilt?.accelMax,
+      });
+      return recorder;
+    },
+    async close() {
+      if (recorder) await recorder.finished;
+      if (!opts.store) store.close();
+    },
+  };
 }

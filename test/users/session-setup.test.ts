@@ -3,7 +3,7 @@ import { VirtualClock } from "../../protocol/index.js";
 import { getBuiltin } from "../../src/programs/library.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { createProfile } from "../../src/users/profiles.js";
-import { prepareProfileSession, recordProfileSession } from "../../src/users/session-setup.js";
+import { openProfileSession, prepareProfileSession, recordProfileSession } from "../../src/users/session-setup.js";
 import { FakeSession } from "../store/fake-session.js";
 import { tempDir } from "../store/tmp.js";
 
@@ -95,5 +95,35 @@ describe("preparing a profile session", () => {
     expect(() => prepareProfileSession(store, "zed", undefined, NOW)).toThrow(/^unknown profile "zed" \(profiles: ann\)$/);
     expect(() => prepareProfileSession(store, "ann", undefined, NOW, { rated: { userMaxKg: 60 } })).toThrow(/rated maximum user weight \(60 kg\)/);
     store.close();
+  });
+});
+
+describe("openProfileSession (what the run command calls)", () => {
+  it("prepares, checks the device rating, records and closes", async () => {
+    const dir = tempDir();
+    const seed = openStore(dir, { now: () => NOW });
+    createProfile(seed, { name: "ann", weightKg: 70, heightCm: 170 }, { conditions: [] });
+    seed.close();
+    process.env.INVERT_HOME = dir;
+    try {
+      const ps = openProfileSession("ann", undefined, { now: NOW, device: "sim" });
+      expect(ps.program.name).toBe("rampup-20");
+      expect(ps.profileLimits).toEqual({ tiltMax: 20 });
+      expect(() => ps.checkDevice({ userMaxKg: 65 })).toThrow(/rated maximum user weight \(65 kg\)/);
+      ps.checkDevice({ userMaxKg: 136 });
+      const fake = new FakeSession();
+      const clock = new VirtualClock();
+      ps.record(fake, { clock });
+      clock.advance(100);
+      fake.sample(100, -79);
+      fake.finish({ outcome: "completed" });
+      await ps.close();
+      const after = openStore(dir);
+      expect(after.sessions.list().map((s) => [s.programName, s.device, s.outcome, s.samples])).toEqual([["rampup-20", "sim", "completed", 1]]);
+      after.close();
+      expect(() => openProfileSession("nobody", undefined, { now: NOW })).toThrow(/unknown profile "nobody"/);
+    } finally {
+      delete process.env.INVERT_HOME;
+    }
   });
 });
