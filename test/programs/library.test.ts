@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_DEVICE_AXES } from "../../src/limits/device-defaults.js";
 import { checkProgram, effectiveLimits } from "../../src/limits/effective.js";
 import { compileProgram } from "../../src/programs/compile.js";
+import { planProgram, planReturn } from "../../src/programs/plan.js";
 import { BUILTIN_PROGRAMS, builtinNames, getBuiltin } from "../../src/programs/library.js";
 import { parseProgram } from "../../src/programs/schema.js";
 
@@ -28,6 +29,24 @@ describe("built-in programs", () => {
         const actions = compileProgram(p);
         expect(actions.length).toBeGreaterThan(0);
         expect(checkProgram(p, effectiveLimits(DEFAULT_DEVICE_AXES, {}, p.limits ?? {}))).toEqual({ ok: true });
+      });
+
+      it("plans within the device defaults from upright, and its time head-down plus the return fits the 900 s cap", () => {
+        const tilt = DEFAULT_DEVICE_AXES.tilt!;
+        const traction = DEFAULT_DEVICE_AXES.traction!;
+        const plan = planProgram(p, { startTilt: tilt.upright, accel: tilt.accelMax! });
+        expect(plan.maxAngle).toBeLessThanOrEqual(tilt.max);
+        expect(plan.minAngle).toBeGreaterThanOrEqual(tilt.min);
+        expect(plan.maxSpeed).toBeLessThanOrEqual(tilt.speedMax);
+        expect(plan.maxForce).toBeLessThanOrEqual(traction.max);
+        expect(plan.actions.every((a) => a.kind !== "force" || a.rate <= traction.rateMax)).toBe(true);
+        expect(plan.totalS).toBeGreaterThan(60);
+        expect(plan.totalS).toBeLessThan(20 * 60);
+        const end = plan.at(plan.totalS);
+        expect(end.force).toBe(0);
+        const headDownS = plan.samples(0.5).filter((x) => x.tilt > 0).length * 0.5;
+        const back = planReturn(end.tilt, { returnSpeed: tilt.returnSpeed, approachSpeed: tilt.approachSpeed! });
+        expect(headDownS + back.totalS).toBeLessThan(900);
       });
     });
   }
