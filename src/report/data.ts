@@ -26,9 +26,10 @@ export interface ReportData {
 
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
-/** Accepts `{ points: [...] }` (what session-setup stores) or a bare array of points. */
+/** Accepts `{ points: [...], offsetS? }` (what session-setup and the recorder store) or a bare array of points. */
 export function readPlanned(v: unknown): PlannedPoint[] {
   const arr = Array.isArray(v) ? v : v && typeof v === "object" && Array.isArray((v as { points?: unknown }).points) ? (v as { points: unknown[] }).points : [];
+  const offset = v && typeof v === "object" && !Array.isArray(v) ? num((v as { offsetS?: unknown }).offsetS) ?? 0 : 0;
   const out: PlannedPoint[] = [];
   for (const p of arr) {
     if (!p || typeof p !== "object") continue;
@@ -36,7 +37,7 @@ export function readPlanned(v: unknown): PlannedPoint[] {
     const t = num(o.t);
     const tilt = num(o.tilt);
     if (t === undefined || tilt === undefined) continue;
-    out.push({ t, tilt, force: num(o.force) ?? 0 });
+    out.push({ t: t + offset, tilt, force: num(o.force) ?? 0 });
   }
   return out;
 }

@@ -10,6 +10,8 @@ import type { NewSession, SampleRow, SessionOutcome, SessionRecord } from "./typ
 export interface RecordableSession {
   onSample(cb: (tlm: TelemetryMsg) => void): () => void;
   onEvent(cb: (e: unknown) => void): () => void;
+  /** Snapshots; used to place the planned trajectory where the program actually started. */
+  onUpdate?(cb: (s: unknown) => void): () => void;
   readonly done: Promise<unknown>;
 }
 
@@ -120,7 +122,8 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
       }),
       handle.onEvent((e) => {
         const f = eventFields(e);
-        const t = rel();
+        const atS = (e as { atS?: unknown } | null)?.atS;
+        const t = typeof atS === "number" && Number.isFinite(atS) ? atS : rel();
         write((id) =>
           store.db.transaction(() => {
             store.sessions.addEvent(id, { t, kind: f.kind, code: f.code, severity: f.severity, msg: f.msg, json: e });
@@ -130,6 +133,17 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
         );
       }),
     );
+    if (handle.onUpdate) {
+      let placed = false;
+      const off = handle.onUpdate((snap) => {
+        const o = (snap && typeof snap === "object" ? snap : {}) as Record<string, unknown>;
+        if (placed || o.phase !== "running" || typeof o.elapsedS !== "number" || typeof o.programS !== "number") return;
+        placed = true;
+        const offsetS = o.elapsedS - o.programS;
+        write((id) => store.sessions.setPlannedOffset(id, offsetS));
+      });
+      unsubs.push(off);
+    }
   }
 
   const stop = () => {
@@ -145,11 +159,12 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
       const outcome = OUTCOMES.find((o) => o === s.outcome) ?? "aborted";
       // The summary names the discomfort (a kind, or true) even when no event carried it.
       const discomfort = s.discomfort === true || (typeof s.discomfort === "string" && s.discomfort !== "");
+      const discomfortKind = str(s.discomfortKind) ?? str(s.discomfort) ?? "other";
       write((id) =>
         store.db.transaction(() => {
           if (s.limits !== undefined) store.sessions.setPlan(id, s.limits, undefined);
           if (discomfort && !sawDiscomfort) {
-            store.sessions.addDiscomfort(id, { t: rel(), kind: str(s.discomfort) ?? "other", reportedAt: store.now().toISOString() });
+            store.sessions.addDiscomfort(id, { t: rel(), kind: discomfortKind, reportedAt: store.now().toISOString() });
           }
           store.sessions.end(id, outcome, { reason: str(s.reason), summary, discomfort });
         })(),

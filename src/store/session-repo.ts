@@ -101,6 +101,13 @@ export class SessionRepo {
       .run(toJson(limits), toJson(planned), id);
   }
 
+  /** Seconds from session start to program start, so the planned trajectory lines up with telemetry. */
+  setPlannedOffset(id: number, offsetS: number): void {
+    this.db
+      .prepare(`UPDATE sessions SET planned_json = json_set(planned_json, '$.offsetS', ?) WHERE id = ? AND json_type(planned_json) = 'object'`)
+      .run(offsetS, id);
+  }
+
   end(id: number, outcome: SessionOutcome, opts: { reason?: string; summary?: unknown; discomfort?: boolean; endedAt?: string } = {}): void {
     this.db
       .prepare(

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CSV_COLUMNS, buildChartSpec, loadReportData, renderSvg, resolveSessionId, svgToPng, writeReport } from "../../src/report/index.js";
+import { CSV_COLUMNS, buildChartSpec, loadReportData, readPlanned, renderSvg, resolveSessionId, svgToPng, writeReport } from "../../src/report/index.js";
 import { recordedSession } from "./fixture.js";
 
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
@@ -52,6 +52,17 @@ describe("session chart", () => {
     expect(png.subarray(1, 4).toString("ascii")).toBe("PNG");
     expect(png.length).toBeGreaterThan(5000);
     store.close();
+  });
+});
+
+describe("stored planned trajectory", () => {
+  it("is shifted to where the program started and tolerates damaged values", () => {
+    expect(readPlanned({ offsetS: 2, points: [{ t: 0, tilt: -80 }, { t: 1, tilt: -78, force: 5 }, { t: "x" }, null] })).toEqual([
+      { t: 2, tilt: -80, force: 0 },
+      { t: 3, tilt: -78, force: 5 },
+    ]);
+    expect(readPlanned([{ t: 0, tilt: 1, force: 2 }])).toEqual([{ t: 0, tilt: 1, force: 2 }]);
+    expect(readPlanned(null)).toEqual([]);
   });
 });
 

@@ -5,6 +5,7 @@ import type { RecordableSession } from "../../src/store/index.js";
 export class FakeSession implements RecordableSession {
   private samples = new Set<(t: TelemetryMsg) => void>();
   private events = new Set<(e: unknown) => void>();
+  private updates = new Set<(s: unknown) => void>();
   private settle!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
   readonly done: Promise<unknown>;
 
@@ -24,8 +25,17 @@ export class FakeSession implements RecordableSession {
     return () => this.events.delete(cb);
   }
 
+  onUpdate(cb: (s: unknown) => void): () => void {
+    this.updates.add(cb);
+    return () => this.updates.delete(cb);
+  }
+
   get listeners(): number {
-    return this.samples.size + this.events.size;
+    return this.samples.size + this.events.size + this.updates.size;
+  }
+
+  update(snap: unknown): void {
+    for (const cb of this.updates) cb(snap);
   }
 
   sample(t: number, tilt: number, extra: Partial<TelemetryMsg> = {}): void {

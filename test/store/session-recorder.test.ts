@@ -83,6 +83,22 @@ describe("session recorder", () => {
     store.close();
   });
 
+  it("places the planned trajectory where the program started, and events at their session time", async () => {
+    const clock = new VirtualClock();
+    const store = openStore(tempDir());
+    const fake = new FakeSession();
+    const rec = attachRecorder(store, fake, { ...META, planned: { points: [{ t: 0, tilt: -80, force: 0 }] } }, { clock });
+    fake.update({ phase: "connecting", elapsedS: 0.5, programS: 0 });
+    fake.update({ phase: "running", elapsedS: 2.25, programS: 0.25 });
+    fake.update({ phase: "running", elapsedS: 9, programS: 7.5 });
+    fake.event({ atS: 3.5, kind: "info", code: "STEP", message: "step 2" });
+    fake.finish({ outcome: "completed" });
+    await rec.finished;
+    expect(store.sessions.get(rec.sessionId!).planned).toEqual({ points: [{ t: 0, tilt: -80, force: 0 }], offsetS: 2 });
+    expect(store.sessions.events(rec.sessionId!)).toMatchObject([{ t: 3.5, kind: "info", code: "STEP", msg: "step 2" }]);
+    store.close();
+  });
+
   it("on a full disk reports one line once, stops writing, and never throws into the session", async () => {
     const clock = new VirtualClock();
     const store = openStore(tempDir());
