@@ -74,7 +74,7 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
   let sessionId: number | undefined;
   let buffer: SampleRow[] = [];
   let timer: TimerHandle | undefined;
-  let sawDiscomfort = false;
+  let lastDiscomfort: { kind: string; t: number } | undefined;
   const unsubs: (() => void)[] = [];
 
   const fail = (err: unknown) => {
@@ -127,8 +127,12 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
         write((id) =>
           store.db.transaction(() => {
             store.sessions.addEvent(id, { t, kind: f.kind, code: f.code, severity: f.severity, msg: f.msg, json: e });
-            if (f.discomfort !== undefined) sawDiscomfort = true;
-            if (f.discomfort !== undefined) store.sessions.addDiscomfort(id, { t, kind: f.discomfort, reportedAt: store.now().toISOString() });
+            // One user input shows up as several events (the input, the note, the reaction): one report.
+            const repeat = lastDiscomfort && lastDiscomfort.kind === f.discomfort && t - lastDiscomfort.t < 2;
+            if (f.discomfort !== undefined && !repeat) {
+              store.sessions.addDiscomfort(id, { t, kind: f.discomfort, reportedAt: store.now().toISOString() });
+              lastDiscomfort = { kind: f.discomfort, t };
+            }
           })(),
         );
       }),
@@ -163,7 +167,7 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
       write((id) =>
         store.db.transaction(() => {
           if (s.limits !== undefined) store.sessions.setPlan(id, s.limits, undefined);
-          if (discomfort && !sawDiscomfort) {
+          if (discomfort && !lastDiscomfort) {
             store.sessions.addDiscomfort(id, { t: rel(), kind: discomfortKind, reportedAt: store.now().toISOString() });
           }
           store.sessions.end(id, outcome, { reason: str(s.reason), summary, discomfort });

@@ -71,10 +71,13 @@ describe("session recorder", () => {
     const store = openStore(tempDir());
     const a = new FakeSession();
     const ra = attachRecorder(store, a, META, { clock });
-    a.event({ kind: "discomfort", code: "DISCOMFORT", message: "user reported pain" });
-    a.finish({ outcome: "aborted", discomfort: "pain" });
+    a.event({ atS: 4, kind: "discomfort", code: "DISCOMFORT_INPUT", message: "discomfort input: pain" });
+    a.event({ atS: 4, kind: "discomfort", code: "DISCOMFORT", message: "user reported pain" });
+    a.event({ atS: 9, kind: "discomfort", code: "DISCOMFORT", message: "user reported dizziness during the return" });
+    a.finish({ outcome: "aborted", discomfort: true, discomfortKind: "pain" });
     await ra.finished;
-    expect(store.sessions.discomfortReports(ra.sessionId!).map((d) => d.kind)).toEqual(["pain"]);
+    // One input gives several events but one report; a later, different report is kept.
+    expect(store.sessions.discomfortReports(ra.sessionId!).map((d) => [d.t, d.kind])).toEqual([[4, "pain"], [9, "dizziness"]]);
     const b = new FakeSession();
     const rb = attachRecorder(store, b, META, { clock });
     b.finish({ outcome: "aborted", reason: "discomfort reported", discomfort: "dizziness" });
