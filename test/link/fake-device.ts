@@ -60,7 +60,7 @@ export class FakeDevice {
   }
 
   /** Sends an already complete message (e.g. with a foreign protocol version). */
-  sendRaw(msg: AnyMsg | Record<string, unknown>): void {
+  sendRaw(msg: object): void {
     this.dev.send(msg as AnyMsg);
   }
 

@@ -1,0 +1,128 @@
+// The side effects of the session machine, as invoked callback actors. Stopping the motor lives here,
+// not in exit actions: XState does not run exit actions when an actor is stopped (statelyai/xstate#4630),
+// but it does run an invoked actor's cleanup, so a move that has not finished sends `stop` when its state
+// is left for any reason, the session actor being stopped included.
+import { fromCallback } from "xstate";
+import type { AckMsg, CapsMsg, Clock, TelemetryMsg } from "../../protocol/index.js";
+import type { CommandBody, CommandCallbacks, LinkError } from "../link/device-link.js";
+
+/** What the machine needs from a device link (DeviceLink implements it). */
+export interface SessionLink {
+  sendCommand(body: CommandBody, cbs?: CommandCallbacks): string;
+  startHandshake(cb: (err: LinkError | undefined, caps?: CapsMsg) => void): void;
+  onTelemetry(cb: (t: TelemetryMsg) => void): () => void;
+}
+
+export type CommandFailEvent = { type: "CMD_FAIL"; message: string; result: AckMsg["result"] | "no-ack" | "timeout" | "clamp" };
+
+export interface MotionInput {
+  link: SessionLink;
+  clock: Clock;
+  /** The clamped command, or why none could be made (the session then returns). */
+  cmd: CommandBody | { error: string };
+  /** No "done" within this long is a failure (the device did not finish the motion). */
+  timeoutMs: number;
+}
+
+/** Sends one command and reports STEP_DONE when the device says "done" (or, for stop, any success). */
+export const motionActor = fromCallback<{ type: "noop" }, MotionInput>(({ sendBack, input }) => {
+  let finished = false;
+  let live = true;
+  const report = (e: { type: "STEP_DONE" } | CommandFailEvent): void => {
+    if (finished || !live) return;
+    finished = true;
+    sendBack(e);
+  };
+  const cmd = input.cmd;
+  if ("error" in cmd) {
+    // Reported after start, so the machine is in a stable state when it arrives.
+    const t = input.clock.setTimeout(() => report({ type: "CMD_FAIL", message: cmd.error, result: "clamp" }), 0);
+    return () => {
+      live = false;
+      input.clock.clearTimeout(t);
+    };
+  }
+  const motion = cmd.type === "move" || cmd.type === "force";
+  input.link.sendCommand(cmd, {
+    onAck: (a) => {
+      if (a.result === "accepted" && motion) return;
+      if (a.result === "accepted" || a.result === "done") report({ type: "STEP_DONE" });
+      else report({ type: "CMD_FAIL", message: `${cmd.type} ${a.result}${a.reason ? `: ${a.reason}` : ""}`, result: a.result });
+    },
+    onNoAck: (e) => report({ type: "CMD_FAIL", message: e.message, result: "no-ack" }),
+  });
+  const timer = input.clock.setTimeout(
+    () => report({ type: "CMD_FAIL", message: `${cmd.type} not finished after ${Math.round(input.timeoutMs / 1000)} s`, result: "timeout" }),
+    input.timeoutMs,
+  );
+  return () => {
+    live = false;
+    input.clock.clearTimeout(timer);
+    // Left before the device finished: the motion must not carry on by itself.
+    if (!finished && motion) input.link.sendCommand({ type: "stop" });
+  };
+});
+
+/** Fire-and-forget `stop` (pause, halting before a return); the ack only matters to the link's retries. */
+export const stopActor = fromCallback<{ type: "noop" }, { link: SessionLink }>(({ input }) => {
+  input.link.sendCommand({ type: "stop" });
+  return () => {};
+});
+
+export const handshakeActor = fromCallback<{ type: "noop" }, { link: SessionLink }>(({ sendBack, input }) => {
+  let live = true;
+  input.link.startHandshake((err, caps) => {
+    if (!live) return;
+    if (err || !caps) sendBack({ type: "HANDSHAKE_FAIL", message: err?.message ?? "no caps" });
+    else sendBack({ type: "HANDSHAKE_OK", caps });
+  });
+  return () => {
+    live = false;
+  };
+});
+
+export interface FollowInput {
+  link: SessionLink;
+  clock: Clock;
+  upright: number;
+  /** Whether the device's own return must be requested (it is not already returning). */
+  requestReturn: boolean;
+  timeoutMs: number;
+}
+
+/**
+ * The firmware drives the return; the companion asks for it if needed and follows telemetry until the
+ * device is upright, idle and without traction.
+ */
+export const followDeviceReturnActor = fromCallback<{ type: "noop" }, FollowInput>(({ sendBack, input }) => {
+  let live = true;
+  let asked = false;
+  const ask = (): void => {
+    if (asked) return;
+    asked = true;
+    input.link.sendCommand({ type: "return" }, {
+      onAck: (a) => {
+        if (live && (a.result === "rejected" || a.result === "unsupported" || a.result === "failed")) {
+          sendBack({ type: "DEVICE_NOTE", message: `device refused return: ${a.result}${a.reason ? ` (${a.reason})` : ""}` });
+        }
+      },
+    });
+  };
+  if (input.requestReturn) ask();
+  const off = input.link.onTelemetry((t) => {
+    if (!live) return;
+    const upright = Math.abs(t.tilt - input.upright) <= 1;
+    const released = (t.force ?? 0) <= 5;
+    if (upright && released && t.mode !== "returning" && t.mode !== "moving") sendBack({ type: "DEVICE_RETURN_DONE" });
+    // Still inverted and the firmware is not bringing the user back: ask for its return.
+    else if (t.mode === "idle" || t.mode === "holding" || t.mode === "fault") ask();
+  });
+  const timer = input.clock.setTimeout(() => {
+    if (live) sendBack({ type: "FOLLOW_TIMEOUT" });
+  }, input.timeoutMs);
+  return () => {
+    live = false;
+    off();
+    input.clock.clearTimeout(timer);
+  };
+});

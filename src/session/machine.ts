@@ -1,0 +1,599 @@
+// The session state machine (XState v5). It runs the compiled program action by action and, whatever
+// happens (stop, discomfort, a supervisor decision, a device fault, a lost link, a refused command),
+// ends in the slow return: traction released, down to horizontal with a rest there when the user was
+// head-down, a pause on the way up, then up at the return speed and the last degrees at <= 1 deg/s.
+// Timing only through the actor's clock (createActor(machine, { clock })), so tests run in virtual time.
+import { assign, setup } from "xstate";
+import type { CapsMsg, Clock, TelemetryMsg } from "../../protocol/index.js";
+import type { Action } from "../programs/compile.js";
+import type { Program } from "../programs/schema.js";
+import { checkActions, clampToLimits, effectiveLimits, type EffectiveLimits, type LimitSet } from "../limits/effective.js";
+import { motionActor, stopActor, handshakeActor, followDeviceReturnActor, type SessionLink, type CommandFailEvent } from "./actors.js";
+import type { CommandBody } from "../link/device-link.js";
+import type { Expectation, SafetyAction } from "../safety/supervisor.js";
+
+export type Outcome = "completed" | "aborted" | "fault" | "refused";
+export type DiscomfortKind = "pain" | "dizziness" | "other";
+
+export interface ReturnSettings {
+  /** Rest near horizontal when the return starts head-down (DOMAIN.md section 2: at least 60 s). */
+  restS: number;
+  /** Pause on the way up (Mastercare: at 15 deg), skipped when pauseS is 0. */
+  pauseTilt: number;
+  pauseS: number;
+  /** Last degrees before upright at approachSpeed (<= 1 deg/s). */
+  approachZone: number;
+  approachSpeed: number;
+  /** Used when the device does not advertise its own. */
+  returnSpeed: number;
+  returnRate: number;
+}
+
+export const DEFAULT_RETURN: ReturnSettings = { restS: 60, pauseTilt: -15, pauseS: 10, approachZone: 10, approachSpeed: 1, returnSpeed: 4, returnRate: 20 };
+
+export interface SessionInput {
+  link: SessionLink;
+  clock: Clock;
+  program: Program;
+  actions: Action[];
+  profileLimits?: LimitSet;
+  ret?: Partial<ReturnSettings>;
+  /** Start the program as soon as the device is ready (the CLI); otherwise wait for START. */
+  autoStart?: boolean;
+  /** How long a lost link is waited for before the session ends as a fault (the firmware is returning). */
+  linkGiveUpMs?: number;
+  /** How long a pause (by the user or the supervisor) may last before the return starts. */
+  maxPauseMs?: number;
+}
+
+export type SessionEventKind = "info" | "warn" | "safety" | "discomfort" | "fault" | "link";
+export interface MachineNote {
+  kind: SessionEventKind;
+  code: string;
+  message: string;
+}
+
+export type SessionMachineEvent =
+  | { type: "CONNECT" }
+  | { type: "START" }
+  | { type: "PAUSE" }
+  | { type: "RESUME" }
+  | { type: "STOP" }
+  | { type: "DISCOMFORT"; kind: DiscomfortKind }
+  | { type: "HANDSHAKE_OK"; caps: CapsMsg }
+  | { type: "HANDSHAKE_FAIL"; message: string }
+  | { type: "TLM"; tlm: TelemetryMsg }
+  | { type: "STEP_DONE" }
+  | CommandFailEvent
+  | { type: "SUPERVISOR"; action: SafetyAction; message: string }
+  | { type: "SUPERVISOR_CLEAR" }
+  | { type: "LINK_LOST"; reason: string }
+  | { type: "LINK_RESTORED"; rebooted: boolean }
+  | { type: "DEVICE_FAULT"; code: string; message: string }
+  | { type: "DEVICE_RETURN_DONE" }
+  | { type: "DEVICE_NOTE"; message: string }
+  | { type: "FOLLOW_TIMEOUT" };
+
+export interface SessionContext {
+  link: SessionLink;
+  clock: Clock;
+  program: Program;
+  actions: Action[];
+  profileLimits: LimitSet;
+  ret: ReturnSettings;
+  autoStart: boolean;
+  linkGiveUpMs: number;
+  maxPauseMs: number;
+  caps: CapsMsg | undefined;
+  tlm: TelemetryMsg | undefined;
+  limits: EffectiveLimits | undefined;
+  refusal: string | undefined;
+  index: number;
+  /** The clamped command of the current move/force state. */
+  cmd: CommandBody | { error: string } | undefined;
+  cmdTimeoutMs: number;
+  /** Dwell still to run (ms) and when the current dwell timer started. */
+  dwellLeftMs: number;
+  dwellStartedAt: number;
+  /** Last tilt target commanded by the program (for "holding" expectations). */
+  tiltTarget: number | undefined;
+  expect: Expectation;
+  pausedBy: "user" | "supervisor" | undefined;
+  outcome: Exclude<Outcome, "refused"> | undefined;
+  reason: string | undefined;
+  discomfort: DiscomfortKind | undefined;
+  speedFactor: number;
+  /** Tilt when the return started: the rest near horizontal is only for a return from head-down. */
+  returnFrom: number | undefined;
+  /** The user has been head-down this session: the return then rests near horizontal and pauses on the way up. */
+  wasHeadDown: boolean;
+  notes: MachineNote[];
+}
+
+const UPRIGHT_TOL = 0.5;
+const HEAD_DOWN_DEG = 1;
+
+function upright(ctx: SessionContext): number {
+  return ctx.caps?.axes.tilt?.upright ?? -80;
+}
+
+function tiltNow(ctx: SessionContext): number | undefined {
+  return ctx.tlm?.tilt;
+}
+
+/** The limits used for the return: the effective ones, except that upright is always allowed. */
+export function returnLimits(lim: EffectiveLimits, uprightDeg: number): EffectiveLimits {
+  return { ...lim, tiltMin: Math.min(lim.tiltMin, uprightDeg) };
+}
+
+function accel(ctx: SessionContext): number {
+  return ctx.caps?.axes.tilt?.accelMax ?? 10;
+}
+
+/** Generous deadline for a move: its ideal time, doubled, plus slack for acceleration and latency. */
+function moveTimeoutMs(ctx: SessionContext, from: number | undefined, target: number, speed: number): number {
+  const d = from === undefined ? 180 : Math.abs(target - from);
+  return (2 * (d / speed + speed / accel(ctx)) + 10) * 1000;
+}
+
+function clampMove(ctx: SessionContext, target: number, speed: number, forReturn: boolean): { cmd: CommandBody | { error: string }; target: number } {
+  if (!ctx.limits) return { cmd: { error: "no effective limits" }, target };
+  const lim = forReturn ? returnLimits(ctx.limits, upright(ctx)) : ctx.limits;
+  try {
+    const { cmd, changed } = clampToLimits({ type: "move" as const, axis: "tilt" as const, target, speed }, lim);
+    for (const c of changed) ctx.notes.push({ kind: "safety", code: "CLAMPED", message: `move ${c.field} ${c.from} clamped to ${c.to} (${c.source} ${c.limit})` });
+    return { cmd, target: cmd.target };
+  } catch (e) {
+    return { cmd: { error: (e as Error).message }, target };
+  }
+}
+
+function clampForce(ctx: SessionContext, target: number, rate: number): CommandBody | { error: string } {
+  if (!ctx.limits) return { error: "no effective limits" };
+  try {
+    const { cmd, changed } = clampToLimits({ type: "force" as const, axis: "traction" as const, target, rate }, ctx.limits);
+    for (const c of changed) ctx.notes.push({ kind: "safety", code: "CLAMPED", message: `force ${c.field} ${c.from} clamped to ${c.to} (${c.source} ${c.limit})` });
+    return cmd;
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+function current(ctx: SessionContext): Action | undefined {
+  return ctx.actions[ctx.index];
+}
+
+function returnSpeed(ctx: SessionContext): number {
+  const dev = ctx.caps?.axes.tilt?.returnSpeed ?? ctx.ret.returnSpeed;
+  const lim = ctx.limits?.speedMax ?? dev;
+  return Math.min(dev, ctx.ret.returnSpeed, lim) * ctx.speedFactor;
+}
+
+function hasTraction(ctx: SessionContext): boolean {
+  return (ctx.tlm?.force ?? 0) > 2;
+}
+
+/** A return move (pre-clamped to the return limits); `to` is where the phase ends. */
+function returnMove(ctx: SessionContext, to: number, speed: number): Partial<SessionContext> {
+  const m = clampMove(ctx, to, speed, true);
+  return { cmd: m.cmd, cmdTimeoutMs: moveTimeoutMs(ctx, tiltNow(ctx), to, speed) };
+}
+
+type ReturnParams = { outcome: Exclude<Outcome, "refused" | "completed">; reason: string; factor?: number };
+
+/** Starts the return: remembers why and from where. First cause wins; later ones are only noted. */
+function beginReturnUpdate(context: SessionContext, p: ReturnParams): Partial<SessionContext> {
+  context.notes.push({ kind: p.outcome === "fault" ? "fault" : "safety", code: "RETURN", message: `slow return: ${p.reason}` });
+  return {
+    outcome: context.outcome ?? p.outcome,
+    reason: context.reason ?? p.reason,
+    speedFactor: Math.min(context.speedFactor, p.factor ?? 1),
+    returnFrom: context.returnFrom ?? tiltNow(context),
+    expect: { phase: "returning", tiltFrom: Math.max(tiltNow(context) ?? 0, context.tiltTarget ?? -90), tiltTarget: upright(context) },
+  };
+}
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionMachineEvent,
+    input: {} as SessionInput,
+  },
+  actors: { motion: motionActor, stop: stopActor, handshake: handshakeActor, followDevice: followDeviceReturnActor },
+  delays: {
+    dwell: ({ context }) => Math.max(0, context.dwellLeftMs),
+    restMs: ({ context }) => context.ret.restS * 1000,
+    pauseMs: ({ context }) => context.ret.pauseS * 1000,
+    linkGiveUp: ({ context }) => context.linkGiveUpMs,
+    maxPause: ({ context }) => context.maxPauseMs,
+    tlmWait: 3000,
+  },
+  guards: {
+    autoStart: ({ context }) => context.autoStart,
+    refused: ({ context }) => context.refusal !== undefined,
+    hasTlm: ({ context }) => context.tlm !== undefined,
+    allDone: ({ context }) => context.index >= context.actions.length,
+    isPump: ({ context }) => current(context)?.kind === "move" && current(context)?.cycle !== undefined,
+    isMove: ({ context }) => current(context)?.kind === "move",
+    isForce: ({ context }) => current(context)?.kind === "force",
+    pausedBySupervisor: ({ context }) => context.pausedBy === "supervisor",
+    noTelemetry: ({ context }) => context.tlm === undefined,
+    completed: ({ context }) => context.outcome === "completed",
+    isFault: ({ context }) => context.outcome === "fault",
+    supHold: ({ event }) => event.type === "SUPERVISOR" && event.action === "hold",
+    supReturn: ({ event }) => event.type === "SUPERVISOR" && event.action === "return",
+    supReduced: ({ event }) => event.type === "SUPERVISOR" && event.action === "return-reduced-speed",
+    supFirmware: ({ event }) => event.type === "SUPERVISOR" && event.action === "handed-to-firmware",
+  },
+  actions: {
+    storeTlm: assign(({ event, context }) =>
+      event.type === "TLM" ? { tlm: event.tlm, wasHeadDown: context.wasHeadDown || event.tlm.tilt > HEAD_DOWN_DEG } : {},
+    ),
+    beginReturn: assign(({ context }, p: ReturnParams) => beginReturnUpdate(context, p)),
+    note: ({ context }, p: MachineNote) => void context.notes.push(p),
+    prepareMove: assign(({ context }) => prepareMove(context)),
+  },
+}).createMachine({
+  id: "session",
+  initial: "disconnected",
+  context: ({ input }) => ({
+    link: input.link,
+    clock: input.clock,
+    program: input.program,
+    actions: input.actions,
+    profileLimits: input.profileLimits ?? {},
+    ret: { ...DEFAULT_RETURN, ...input.ret },
+    autoStart: input.autoStart ?? true,
+    linkGiveUpMs: input.linkGiveUpMs ?? 120_000,
+    maxPauseMs: input.maxPauseMs ?? 300_000,
+    caps: undefined,
+    tlm: undefined,
+    limits: undefined,
+    refusal: undefined,
+    index: 0,
+    cmd: undefined,
+    cmdTimeoutMs: 0,
+    dwellLeftMs: 0,
+    dwellStartedAt: 0,
+    tiltTarget: undefined,
+    expect: { phase: "idle" },
+    pausedBy: undefined,
+    outcome: undefined,
+    reason: undefined,
+    discomfort: undefined,
+    speedFactor: 1,
+    returnFrom: undefined,
+    wasHeadDown: false,
+    notes: [],
+  }),
+  on: {
+    TLM: { actions: "storeTlm" },
+    DEVICE_NOTE: { actions: ({ context, event }) => void context.notes.push({ kind: "warn", code: "DEVICE", message: event.message }) },
+  },
+  states: {
+    disconnected: {
+      on: {
+        CONNECT: "handshaking",
+        STOP: { target: "aborted", actions: assign({ outcome: "aborted", reason: "stopped before connecting" }) },
+        DISCOMFORT: {
+          target: "aborted",
+          actions: assign({ outcome: "aborted", reason: "discomfort before connecting", discomfort: ({ event }) => event.kind }),
+        },
+      },
+    },
+    handshaking: {
+      invoke: { src: "handshake", input: ({ context }) => ({ link: context.link }) },
+      on: {
+        HANDSHAKE_OK: { target: "ready", actions: assign({ caps: ({ event }) => event.caps }) },
+        HANDSHAKE_FAIL: { target: "refused", actions: assign({ refusal: ({ event }) => event.message }) },
+        STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
+        DISCOMFORT: { target: "returning", actions: [assign({ discomfort: ({ event }) => event.kind }), { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } }] },
+      },
+    },
+    ready: {
+      always: { guard: "autoStart", target: "preflight" },
+      on: {
+        START: "preflight",
+        STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
+        DISCOMFORT: { target: "returning", actions: [assign({ discomfort: ({ event }) => event.kind }), { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } }] },
+        LINK_LOST: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost before the start" } } },
+        DEVICE_FAULT: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device fault before the start" } } },
+      },
+    },
+    preflight: {
+      initial: "waitTelemetry",
+      on: {
+        STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
+        DISCOMFORT: { target: "returning", actions: [assign({ discomfort: ({ event }) => event.kind }), { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } }] },
+        LINK_LOST: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost before the start" } } },
+        DEVICE_FAULT: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device fault before the start" } } },
+      },
+      states: {
+        waitTelemetry: {
+          always: { guard: "hasTlm", target: "check" },
+          after: { tlmWait: { target: "#session.refused", actions: assign({ refusal: "no telemetry from the device" }) } },
+        },
+        check: {
+          entry: assign(({ context }) => preflightCheck(context)),
+          always: [{ guard: "refused", target: "#session.refused" }, { target: "sendLimits" }],
+        },
+        sendLimits: {
+          invoke: {
+            src: "motion",
+            input: ({ context }) => ({ link: context.link, clock: context.clock, cmd: limitsCommand(context), timeoutMs: 5000 }),
+          },
+          on: {
+            STEP_DONE: { target: "#session.running", actions: { type: "note", params: { kind: "info", code: "LIMITS", message: "limits sent to the device and acknowledged" } } },
+            CMD_FAIL: { target: "#session.refused", actions: assign({ refusal: ({ event }) => `device did not take the limits: ${event.message}` }) },
+          },
+        },
+      },
+    },
+    running: {
+      initial: "next",
+      on: {
+        PAUSE: { target: "paused", actions: assign({ pausedBy: "user" }) },
+        STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
+        DISCOMFORT: {
+          target: "returning",
+          actions: [
+            assign({ discomfort: ({ event }) => event.kind }),
+            ({ context, event }) => void context.notes.push({ kind: "discomfort", code: "DISCOMFORT", message: `user reported ${event.kind}` }),
+            { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } },
+          ],
+        },
+        SUPERVISOR: [
+          { guard: "supFirmware", target: "returning.device", actions: { type: "beginReturn", params: { outcome: "fault", reason: "handed to the firmware's return" } } },
+          { guard: "supReduced", target: "returning", actions: [({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: event.message }), { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor", factor: 0.5 } }] },
+          { guard: "supReturn", target: "returning", actions: [({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: event.message }), { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor" } }] },
+          { guard: "supHold", target: "paused", actions: [assign({ pausedBy: "supervisor" }), ({ context, event }) => void context.notes.push({ kind: "safety", code: "HOLD", message: event.message })] },
+        ],
+        LINK_LOST: { target: "returning.linkLost", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost" } } },
+        DEVICE_FAULT: { target: "returning.device", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device fault" } } },
+        CMD_FAIL: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device did not carry out a command" } } },
+      },
+      states: {
+        next: {
+          always: [
+            {
+              guard: "allDone",
+              target: "#session.returning",
+              actions: [assign({ outcome: "completed", reason: "program finished" }), { type: "beginReturn", params: { outcome: "aborted", reason: "program finished" } }],
+            },
+            { guard: "isPump", target: "pump" },
+            { guard: "isMove", target: "ramp" },
+            { guard: "isForce", target: "traction" },
+            { target: "hold" },
+          ],
+        },
+        ramp: {
+          entry: "prepareMove",
+          invoke: { src: "motion", input: motionInput },
+          on: { STEP_DONE: { target: "next", actions: assign(({ context }) => ({ index: context.index + 1, expect: holdingExpect(context) })) } },
+        },
+        pump: {
+          entry: "prepareMove",
+          invoke: { src: "motion", input: motionInput },
+          on: { STEP_DONE: { target: "next", actions: assign(({ context }) => ({ index: context.index + 1, expect: holdingExpect(context) })) } },
+        },
+        traction: {
+          entry: assign(({ context }) => {
+            const a = current(context);
+            const cmd = a?.kind === "force" ? clampForce(context, a.target, a.rate) : { error: "not a force action" };
+            const rate = a?.kind === "force" ? a.rate : 1;
+            const d = a?.kind === "force" ? Math.abs(a.target - (context.tlm?.force ?? 0)) : 0;
+            return { cmd, cmdTimeoutMs: (2 * (d / rate) + 10) * 1000, expect: holdingExpect(context) };
+          }),
+          invoke: { src: "motion", input: motionInput },
+          on: { STEP_DONE: { target: "next", actions: assign({ index: ({ context }) => context.index + 1 }) } },
+        },
+        hold: {
+          entry: assign(({ context }) => {
+            const a = current(context);
+            const fresh = context.dwellLeftMs <= 0;
+            return {
+              dwellLeftMs: fresh ? (a?.kind === "dwell" ? a.seconds * 1000 : 0) : context.dwellLeftMs,
+              dwellStartedAt: context.clock.now(),
+              expect: holdingExpect(context),
+            };
+          }),
+          exit: assign(({ context }) => ({ dwellLeftMs: context.dwellLeftMs - (context.clock.now() - context.dwellStartedAt) })),
+          after: { dwell: { target: "next", actions: assign({ index: ({ context }) => context.index + 1, dwellLeftMs: 0 }) } },
+        },
+        hist: { type: "history" },
+      },
+    },
+    paused: {
+      invoke: { src: "stop", input: ({ context }) => ({ link: context.link }) },
+      entry: { type: "note", params: { kind: "info", code: "PAUSE", message: "paused: device holds, program clock frozen" } },
+      after: { maxPause: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "paused for too long" } } } },
+      on: {
+        RESUME: { target: "running.hist", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "resumed" } }] },
+        SUPERVISOR_CLEAR: { guard: "pausedBySupervisor", target: "running.hist", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "supervisor hold cleared" } }] },
+        STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
+        DISCOMFORT: {
+          target: "returning",
+          actions: [
+            assign({ discomfort: ({ event }) => event.kind }),
+            ({ context, event }) => void context.notes.push({ kind: "discomfort", code: "DISCOMFORT", message: `user reported ${event.kind}` }),
+            { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } },
+          ],
+        },
+        SUPERVISOR: [
+          { guard: "supFirmware", target: "returning.device", actions: { type: "beginReturn", params: { outcome: "fault", reason: "handed to the firmware's return" } } },
+          { guard: "supReduced", target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor", factor: 0.5 } } },
+          { guard: "supReturn", target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor" } } },
+        ],
+        LINK_LOST: { target: "returning.linkLost", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost" } } },
+        DEVICE_FAULT: { target: "returning.device", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device fault" } } },
+      },
+    },
+    returning: {
+      initial: "haltCheck",
+      on: {
+        DISCOMFORT: {
+          actions: [
+            assign({ discomfort: ({ event }) => event.kind }),
+            ({ context, event }) => void context.notes.push({ kind: "discomfort", code: "DISCOMFORT", message: `user reported ${event.kind} during the return` }),
+          ],
+        },
+        CMD_FAIL: { target: ".device", actions: ({ context, event }) => void context.notes.push({ kind: "fault", code: "RETURN_FALLBACK", message: `return move failed (${event.message}): asking the device's own return` }) },
+        SUPERVISOR: { guard: "supFirmware", target: ".device", actions: ({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: `${event.message}: following the device's return` }) },
+        LINK_LOST: { target: ".linkLost" },
+        DEVICE_FAULT: { target: ".device", actions: assign({ outcome: ({ context }) => (context.outcome === "completed" ? "fault" : context.outcome) }) },
+      },
+      states: {
+        haltCheck: { always: [{ guard: "noTelemetry", target: "device" }, { target: "halt" }] },
+        halt: {
+          invoke: { src: "motion", input: ({ context }) => ({ link: context.link, clock: context.clock, cmd: { type: "stop" }, timeoutMs: 3000 }) },
+          on: { STEP_DONE: "releaseCheck" },
+        },
+        releaseCheck: { always: [{ guard: ({ context }) => (context.caps?.axes.traction !== undefined && hasTraction(context)), target: "release" }, { target: "descendCheck" }] },
+        release: {
+          entry: assign(({ context }) => {
+            const rate = Math.min(context.caps?.axes.traction?.returnRate ?? context.ret.returnRate, context.ret.returnRate, context.limits?.rateMax ?? Infinity) * context.speedFactor;
+            const f = context.tlm?.force ?? 0;
+            return { cmd: clampForce(context, 0, rate), cmdTimeoutMs: (2 * (f / rate) + 10) * 1000 };
+          }),
+          invoke: { src: "motion", input: motionInput },
+          on: { STEP_DONE: "descendCheck" },
+        },
+        descendCheck: { always: [{ guard: ({ context }) => (context.caps?.axes.tilt !== undefined && (tiltNow(context) ?? 0) > UPRIGHT_TOL), target: "descend" }, { target: "restCheck" }] },
+        descend: {
+          entry: assign(({ context }) => returnMove(context, 0, returnSpeed(context))),
+          invoke: { src: "motion", input: motionInput },
+          on: { STEP_DONE: "restCheck" },
+        },
+        restCheck: { always: [{ guard: ({ context }) => context.wasHeadDown && context.ret.restS > 0, target: "rest" }, { target: "toPauseCheck" }] },
+        rest: {
+          entry: { type: "note", params: { kind: "info", code: "REST", message: "resting near horizontal" } },
+          after: { restMs: "toPauseCheck" },
+        },
+        toPauseCheck: { always: [{ guard: ({ context }) => isNeeded(context, "pause"), target: "toPause" }, { target: "riseCheck" }] },
+        toPause: {
+          entry: assign(({ context }) => returnMove(context, context.ret.pauseTilt, returnSpeed(context))),
+          invoke: { src: "motion", input: motionInput },
+          on: { STEP_DONE: "pause" },
+        },
+        pause: { after: { pauseMs: "riseCheck" } },
+        riseCheck: { always: [{ guard: ({ context }) => isNeeded(context, "rise"), target: "rise" }, { target: "approachCheck" }] },
+        rise: {
+          entry: assign(({ context }) => returnMove(context, upright(context) + context.ret.approachZone, returnSpeed(context))),
+          invoke: { src: "motion", input: motionInput },
+          on: { STEP_DONE: "approachCheck" },
+        },
+        approachCheck: { always: [{ guard: ({ context }) => isNeeded(context, "approach"), target: "approach" }, { target: "done" }] },
+        approach: {
+          entry: assign(({ context }) => returnMove(context, upright(context), Math.min(context.ret.approachSpeed, 1, returnSpeed(context)))),
+          invoke: { src: "motion", input: motionInput },
+          on: { STEP_DONE: "done" },
+        },
+        device: {
+          entry: { type: "note", params: { kind: "safety", code: "DEVICE_RETURN", message: "following the device's own return" } },
+          invoke: {
+            src: "followDevice",
+            input: ({ context }) => ({
+              link: context.link,
+              clock: context.clock,
+              upright: upright(context),
+              requestReturn: context.tlm?.mode !== "returning",
+              timeoutMs: 30 * 60_000,
+            }),
+          },
+          on: {
+            DEVICE_RETURN_DONE: "done",
+            FOLLOW_TIMEOUT: { target: "#session.fault", actions: assign({ outcome: "fault", reason: "the device did not reach upright in time" }) },
+            CMD_FAIL: {},
+          },
+        },
+        linkLost: {
+          entry: { type: "note", params: { kind: "link", code: "LINK_LOST", message: "link lost: device returning on its own (watchdog)" } },
+          after: {
+            linkGiveUp: {
+              target: "#session.fault",
+              actions: assign({ outcome: "fault", reason: "link lost: device returning on its own (watchdog); the link did not come back" }),
+            },
+          },
+          on: {
+            LINK_RESTORED: { target: "device", actions: { type: "note", params: { kind: "link", code: "LINK_RESTORED", message: "link restored: following the device's return (no motion resumes without a new start)" } } },
+            LINK_LOST: {},
+            CMD_FAIL: {},
+            SUPERVISOR: {},
+            DEVICE_FAULT: {},
+          },
+        },
+        done: { type: "final" },
+      },
+      onDone: [
+        { guard: "completed", target: "completed" },
+        { guard: "isFault", target: "fault" },
+        { target: "aborted" },
+      ],
+    },
+    completed: { type: "final" },
+    aborted: { type: "final" },
+    fault: { type: "final" },
+    refused: { type: "final" },
+  },
+});
+
+function isNeeded(ctx: SessionContext, what: "pause" | "rise" | "approach"): boolean {
+  if (ctx.caps?.axes.tilt === undefined) return false;
+  const up = upright(ctx);
+  const t = tiltNow(ctx) ?? up;
+  if (what === "pause") return ctx.ret.pauseS > 0 && ctx.wasHeadDown && t > ctx.ret.pauseTilt + UPRIGHT_TOL;
+  if (what === "rise") return t > up + ctx.ret.approachZone + UPRIGHT_TOL;
+  return t > up + 0.2;
+}
+
+function motionInput({ context }: { context: SessionContext }) {
+  return { link: context.link, clock: context.clock, cmd: context.cmd ?? { error: "no command" }, timeoutMs: context.cmdTimeoutMs };
+}
+
+function holdingExpect(ctx: SessionContext): Expectation {
+  return ctx.tiltTarget === undefined ? { phase: "idle" } : { phase: "holding", tiltTarget: ctx.tiltTarget };
+}
+
+function prepareMove(context: SessionContext): Partial<SessionContext> {
+  const a = current(context);
+  if (a?.kind !== "move") return { cmd: { error: "not a move action" } };
+  const m = clampMove(context, a.target, a.speed, false);
+  const from = tiltNow(context);
+  return {
+    cmd: m.cmd,
+    cmdTimeoutMs: moveTimeoutMs(context, from, m.target, a.speed),
+    tiltTarget: m.target,
+    expect: { phase: "moving", tiltFrom: from ?? m.target, tiltTarget: m.target },
+  };
+}
+
+function preflightCheck(ctx: SessionContext): Partial<SessionContext> {
+  const caps = ctx.caps;
+  const tlm = ctx.tlm;
+  if (!caps) return { refusal: "device not connected" };
+  if (!tlm) return { refusal: "no telemetry from the device" };
+  if (tlm.sw !== "ok") return { refusal: `patient stop switch is ${tlm.sw === "pressed" ? "pressed" : "not connected"}: connect it and release it before starting` };
+  if (tlm.faults.length > 0) return { refusal: `device reports ${tlm.faults.join(", ")}: resolve and clear it before starting` };
+  if (tlm.mode === "returning" || tlm.mode === "fault") return { refusal: `device is ${tlm.mode}: wait until it is idle and upright` };
+  const headDown = ctx.actions.some((a) => a.kind === "move" && a.target > 0);
+  if (headDown && !tlm.lock) return { refusal: "ankle lock is not engaged: this program goes head-down" };
+  let limits: EffectiveLimits;
+  try {
+    limits = effectiveLimits(caps.axes, ctx.profileLimits, ctx.program.limits ?? {});
+  } catch (e) {
+    return { refusal: (e as Error).message };
+  }
+  const chk = checkActions(ctx.actions, limits);
+  if (!chk.ok) return { refusal: `program "${ctx.program.name}" refused: ${chk.message}`, limits };
+  return { limits };
+}
+
+/** The `limits` message: the effective limits, with upright always reachable (for the return). */
+function limitsCommand(ctx: SessionContext): CommandBody | { error: string } {
+  const lim = ctx.limits;
+  if (!lim) return { error: "no effective limits" };
+  const out: CommandBody = { type: "limits" };
+  if (lim.axes.tilt) Object.assign(out, { tiltMin: Math.min(lim.tiltMin, upright(ctx)), tiltMax: lim.tiltMax, speedMax: lim.speedMax });
+  if (lim.axes.traction) Object.assign(out, { forceMax: lim.forceMax, rateMax: lim.rateMax });
+  return out;
+}
