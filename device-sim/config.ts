@@ -28,6 +28,8 @@ const TiltConfig = z
     /** ... and pauses here on the way up. */
     pauseAngle: z.number().min(-180).max(180).default(-15),
     pauseS: nonneg.default(10),
+    /** After braking for a return, hold this long before the return profile starts. */
+    settleMs: nonneg.max(60_000).default(1000),
     /** Mechanical end stops sit this far outside the hard limits: the firmware must never reach them. */
     endStopMargin: nonneg.max(45).default(3),
     /** Physical acceleration capability of the drive (the firmware never asks for more than emergencyDecel). */
@@ -72,6 +74,8 @@ const MotorConfig = z
     stallMs: pos.max(60_000).default(300),
     stallMinSpeed: pos.max(90).default(0.5),
     stallCurrentA: pos.max(100).default(6),
+    /** Current above which "no movement" reads as a stall rather than a sensor fault. */
+    stallDetectA: pos.max(100).default(5),
     /** After a stall the return is retried after this long. */
     stallRetryMs: pos.max(600_000).default(2000),
   })

@@ -17,6 +17,7 @@ import { IdCache } from "./id-cache.js";
 import { guardLimits, stepBrake, stepSegment, type AxisSetpoint } from "./profile.js";
 import { planReturn, type ReturnPhase, type ReturnStep } from "./return-plan.js";
 import { decide, initialMonitorState, isCritical, monitor, type MonitorParams, type MonitorState, type SafetyAction, type Trip } from "./safety.js";
+import { SensorTrust } from "./sensor-trust.js";
 import { checkForce, checkMove, hardSoftLimits, mergeLimits, type SoftLimits } from "./validate.js";
 
 export type ResetCause = "power_on" | "power_loss";
@@ -69,6 +70,7 @@ export class Firmware {
   private readonly monParams: MonitorParams;
   private last?: PlantReadings;
   private estimate: number;
+  private readonly trust: SensorTrust;
   /** The estimate, low-passed while standing still: compared with the setpoint to notice the table is elsewhere. */
   private still: number;
   acted = 0;
@@ -84,6 +86,7 @@ export class Firmware {
     for (let i = 1; i < BOOT_SAMPLES; i++) sum += opts.sample().encoder;
     this.estimate = hasTilt(c) ? sum / BOOT_SAMPLES : 0;
     this.still = this.estimate;
+    this.trust = new SensorTrust(c.sensors.mismatchDeg);
     this.sp = { p: this.estimate, v: 0 };
     this.forceSp = hasTraction(c) ? Math.max(0, r.loadCell) : 0;
     this.soft = hardSoftLimits(c);
@@ -97,6 +100,7 @@ export class Firmware {
       overcurrentMs: c.motor.overcurrentMs,
       stallMs: c.motor.stallMs,
       stallMinSpeed: c.motor.stallMinSpeed,
+      stallDetectA: c.motor.stallDetectA,
       maxInvertedS: c.maxInvertedS,
       upright: c.tilt.upright,
       approachZone: c.tilt.approachZone,
@@ -239,6 +243,7 @@ export class Firmware {
     const why = this.clearBlocker(code);
     if (why) return this.ack(id, "rejected", `${code} cause still present: ${why}`);
     this.faults.delete(code);
+    if (code === "SENSOR_MISMATCH") this.trust.reset();
     this.acted++;
     this.event("FAULT_CLEARED", `${code} cleared`);
     this.ack(id, "done");
@@ -259,7 +264,7 @@ export class Firmware {
       case "MOTOR_STALL":
         return upright ? undefined : "not upright";
       case "SENSOR_MISMATCH":
-        if (Math.abs(r.encoder - r.inclinometer) > this.c.sensors.mismatchDeg) return "sensors still disagree";
+        if (Math.abs(r.inclinometer - r.encoder - this.trust.refDiff) > this.c.sensors.mismatchDeg) return "sensors still disagree";
         return upright ? undefined : "not upright";
       case "OVERCURRENT":
         if (r.current > this.c.motor.currentMaxA) return "current above limit";
@@ -276,9 +281,7 @@ export class Firmware {
   step(now: number, r: PlantReadings): PlantCommand {
     this.last = r;
     const tiltAxis = hasTilt(this.c);
-    // After a cross-check failure the two sensors cannot both be right; the return trusts the more
-    // head-down one so it never stops short of upright (see README: sensor cross-check).
-    this.estimate = !tiltAxis ? 0 : this.faults.has("SENSOR_MISMATCH") ? Math.max(r.encoder, r.inclinometer) : r.encoder;
+    this.estimate = tiltAxis ? this.trust.estimate(r, this.sp, this.faults.has("SENSOR_MISMATCH")) : 0;
 
     if (this.sp.v !== 0 || Math.abs(this.estimate - this.still) > 1) this.still = this.estimate;
     else this.still += STILL_ALPHA * (this.estimate - this.still);
@@ -328,6 +331,7 @@ export class Firmware {
   }
 
   private latch(code: FaultCodeName, msg: string): void {
+    if (code === "SENSOR_MISMATCH" && this.last) msg = `${msg}; return trusts ${this.trust.choose(this.last, this.sp)}`;
     this.faults.add(code);
     this.event(code, msg);
   }
@@ -397,7 +401,8 @@ export class Firmware {
       const s = stepBrake(this.sp, ret.decel, dt);
       if (!s.stopped) return s.sp;
       ret.stage = "waiting";
-      this.sp = s.sp;
+      ret.retryAt = Math.max(ret.retryAt ?? 0, now + this.c.tilt.settleMs);
+      return s.sp;
     }
     if (ret.stage === "waiting") {
       if (ret.retryAt !== undefined && now < ret.retryAt) return this.rest();
@@ -463,7 +468,13 @@ export class Firmware {
   private currentPhase(): ReturnPhase | undefined {
     const ret = this.ret;
     if (!ret) return undefined;
-    if (ret.stage !== "running") return ret.steps.length ? ret.steps[Math.min(ret.idx, ret.steps.length - 1)]?.phase : "descend";
+    if (ret.stage !== "running") {
+      // Braking and settling before the plan exists: name the phase that comes next.
+      const t = this.c.tilt;
+      if (!hasTilt(this.c)) return "release";
+      if (this.estimate > t.restAngle + t.tolerance) return "descend";
+      return this.estimate > t.upright + t.approachZone + t.tolerance ? "rise" : "approach";
+    }
     return ret.steps[ret.idx]?.phase ?? "release";
   }
 

@@ -16,6 +16,8 @@ export interface MonitorParams {
   overcurrentMs: number;
   stallMs: number;
   stallMinSpeed: number;
+  /** A stalled rotor draws current: no movement below this current is a sensor question, not a stall. */
+  stallDetectA: number;
   maxInvertedS: number;
   upright: number;
   approachZone: number;
@@ -98,8 +100,8 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
 
   const nearUpright = inp.estimate <= p.upright + p.approachZone;
   if (p.hasTilt) {
-    // Ankle lock opening matters once the user no longer stands on the platform, or while tilting head-down.
-    if (prev.lock && !inp.lock && (!nearUpright || inp.cmdVel > 0)) {
+    // Ankle lock opening matters while inverted or while tilting head-down.
+    if (prev.lock && !inp.lock && (inp.estimate > 0 || inp.cmdVel > 0)) {
       trips.push({ code: "ANKLE_LOCK_OPEN", msg: `ankle lock opened at ${inp.estimate.toFixed(1)} deg` });
     }
 
@@ -122,12 +124,12 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
       trips.push({ code: "OVERCURRENT", msg: `motor current ${inp.current.toFixed(1)} A > ${p.currentMaxA} A` });
     }
 
-    // Stall: commanded motion but the encoder stays within a small band for stallMs.
+    // Stall: commanded motion, stall-level current, and the position stays within a small band for stallMs.
     const band = Math.max(0.05, 0.3 * p.stallMinSpeed * (p.stallMs / 1000));
-    if (Math.abs(inp.cmdVel) < p.stallMinSpeed) st.stallSince = undefined;
-    else if (st.stallSince === undefined || Math.abs(inp.encoder - st.stallRef) > band) {
+    if (Math.abs(inp.cmdVel) < p.stallMinSpeed || inp.current < p.stallDetectA) st.stallSince = undefined;
+    else if (st.stallSince === undefined || Math.abs(inp.estimate - st.stallRef) > band) {
       st.stallSince = now;
-      st.stallRef = inp.encoder;
+      st.stallRef = inp.estimate;
     } else if (now - st.stallSince >= p.stallMs) {
       st.stallSince = undefined;
       trips.push({ code: "MOTOR_STALL", msg: `no movement at ${inp.estimate.toFixed(1)} deg while driving ${inp.cmdVel.toFixed(1)} deg/s` });
