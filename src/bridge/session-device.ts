@@ -30,6 +30,8 @@ export interface SessionLike {
   stop(): void;
   discomfort(kind: "pain" | "dizziness" | "other"): void;
   snapshot(): unknown;
+  /** Ends the session without waiting for the return: sends stop and the firmware's own return. */
+  abandon?(reason?: string): void;
   onUpdate(cb: (s: unknown) => void): () => void;
   done: Promise<{ outcome: string; reason?: string; program: string }>;
 }
@@ -38,13 +40,17 @@ export interface ProgramLike {
   name: string;
 }
 
-export interface SessionDeviceDeps<L extends LinkLike, P extends ProgramLike> {
+export interface SessionDeviceDeps<L extends LinkLike, P extends ProgramLike, S extends SessionLike = SessionLike> {
   open(uri: string): Promise<ConnectionLike<L>>;
   /** Resolves a built-in name or validates an inline program; throws with a one-line reason. */
   program(spec: unknown): P;
-  /** Soft limits of a named user profile; undefined when unknown. */
-  profileLimits?(name: string): Record<string, number> | undefined;
-  startSession(opts: { link: L; clock: Clock; program: P; profileLimits?: Record<string, number> }): SessionLike;
+  /**
+   * What a named user profile may run now (screening, ramp-up cap, soft limits); throws with a one-line
+   * reason when it may not. `program` is undefined when the request names none (the ramp-up step runs).
+   * The returned `started` hook is given the session handle (for recording).
+   */
+  prepareProfile?(name: string, program: P | undefined): { program: P; profileLimits: Record<string, number>; started?(s: S): void };
+  startSession(opts: { link: L; clock: Clock; program: P; profileLimits?: Record<string, number> }): S;
   clock: Clock;
   /** Limits from the bridge config for this device (applied as the strictest with the profile's). */
   limits?: Record<string, number | undefined>;
@@ -88,7 +94,7 @@ function strictest(a: Record<string, number | undefined> | undefined, b: Record<
   return out;
 }
 
-export class SessionDevice<L extends LinkLike, P extends ProgramLike> implements BridgeDevice {
+export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends SessionLike = SessionLike> implements BridgeDevice {
   private conn?: ConnectionLike<L>;
   private session?: SessionLike;
   private st: DeviceState = emptyState();
@@ -103,7 +109,7 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike> implements
   constructor(
     readonly id: string,
     private readonly uri: string,
-    private readonly deps: SessionDeviceDeps<L, P>,
+    private readonly deps: SessionDeviceDeps<L, P, S>,
   ) {
     this.backoff = deps.retryMs?.min ?? 500;
     void this.connect();
@@ -197,20 +203,25 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike> implements
     const link = this.conn?.link;
     if (!link || this.st.link !== "online") return { ok: false, reason: `device ${this.id} is not connected (link ${this.st.link})` };
     if (this.session || this.starting) return { ok: false, reason: `busy: a session is already running on ${this.id} (stop it first)` };
-    if (req.program === undefined) return { ok: false, reason: "program: required (or select one first)" };
-    let program: P;
+    if (req.program === undefined && req.profile === undefined) return { ok: false, reason: "program: required (or select one first, or name a profile)" };
+    let program: P | undefined;
+    let profile: Record<string, number> | undefined;
+    let started: ((s: S) => void) | undefined;
     try {
-      program = this.deps.program(req.program);
+      if (req.program !== undefined) program = this.deps.program(req.program);
+      if (req.profile !== undefined) {
+        if (!this.deps.prepareProfile) return { ok: false, reason: "profile: profiles are not available on this bridge" };
+        const prep = this.deps.prepareProfile(req.profile, program);
+        program = prep.program;
+        profile = prep.profileLimits;
+        started = prep.started;
+      }
     } catch (e) {
       return { ok: false, reason: (e as Error).message };
     }
-    let profile: Record<string, number> | undefined;
-    if (req.profile !== undefined) {
-      profile = this.deps.profileLimits?.(req.profile);
-      if (!profile) return { ok: false, reason: `profile: unknown profile "${req.profile}"` };
-    }
+    if (program === undefined) return { ok: false, reason: "program: required" };
     this.starting = true;
-    let session: SessionLike;
+    let session: S;
     try {
       session = this.deps.startSession({ link, clock: this.conn!.clock, program, profileLimits: strictest(this.deps.limits, profile) });
     } catch (e) {
@@ -218,14 +229,23 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike> implements
       return { ok: false, reason: (e as Error).message };
     }
     this.session = session;
+    try {
+      started?.(session);
+    } catch (e) {
+      this.deps.log?.(`${this.id}: recording not started: ${(e as Error).message}`);
+    }
     this.set({ program: program.name, profile: req.profile ?? null, phase: phaseOf(session.snapshot()), outcome: undefined, reason: undefined }, true);
     const offUpdate = session.onUpdate((snap) => {
       const phase = phaseOf(snap);
-      if (phase !== this.st.phase && this.session === session) this.set({ phase }, true);
+      if (phase !== this.st.phase && this.session === session) {
+        const s = snap as { outcome?: unknown; reason?: unknown };
+        this.set({ phase, ...(TERMINAL.has(phase) ? { outcome: String(s.outcome ?? phase), reason: typeof s.reason === "string" ? s.reason : undefined } : {}) }, true);
+      }
     });
+    const name = program.name;
     const finished = session.done.then(
       (sum) => sum,
-      (e: unknown) => ({ outcome: "fault", reason: (e as Error).message, program: program.name }),
+      (e: unknown) => ({ outcome: "fault", reason: (e as Error).message, program: name }),
     );
     void finished.then((sum) => {
       offUpdate();
@@ -318,7 +338,9 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike> implements
     if (s) {
       s.stop();
       // The slow return runs on the device; wait for the session to end, bounded, before dropping the link.
-      await Promise.race([s.done.catch(() => undefined), new Promise((r) => this.deps.clock.setTimeout(() => r(undefined), 2000))]);
+      const ended = await Promise.race([s.done.then(() => true, () => true), new Promise<boolean>((r) => this.deps.clock.setTimeout(() => r(false), 2000))]);
+      // Still returning: hand the return over to the firmware explicitly before the link goes.
+      if (!ended) s.abandon?.("bridge shutting down");
     }
     await this.dropConnection();
     this.set({ link: "offline" }, true);
