@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { VERSION } from "./version.js";
 import * as history from "./commands/history.js";
 import * as profile from "./commands/profile.js";
+import * as programs from "./commands/programs.js";
 import * as report from "./commands/report.js";
 
 const program = new Command();
@@ -15,7 +16,7 @@ program
   .showHelpAfterError("(run with --help for usage)");
 
 // Command modules: each exports `register(program)`.
-const modules: { register(p: Command): void }[] = [profile, history, report];
+const modules: { register(p: Command): void }[] = [profile, history, report, programs];
 for (const m of modules) m.register(program);
 
 await program.parseAsync(process.argv).catch((err: unknown) => {
