@@ -25,13 +25,38 @@ function eventLabel(e: ReportData["events"][number]): string {
   return text.length > 40 ? `${text.slice(0, 39)}…` : text;
 }
 
+/** Events closer than `gap` seconds share one caption (vertical captions would overprint); each keeps its rule. */
+function mergeClose(events: { t: number; label: string }[], gap: number): EventMark[] {
+  const out: EventMark[] = [];
+  let head: EventMark | undefined;
+  for (const e of [...events].sort((a, b) => a.t - b.t)) {
+    if (head && e.t - head.t < gap) {
+      const joined = `${head.caption}; ${e.label}`;
+      head.caption = joined.length > 90 ? `${joined.slice(0, 89)}…` : joined;
+      out.push({ ...e, caption: "" });
+    } else {
+      head = { ...e, caption: e.label };
+      out.push(head);
+    }
+  }
+  return out;
+}
+
+interface EventMark {
+  t: number;
+  /** The event's own text (the rule's description). */
+  label: string;
+  /** Text drawn next to the rule; "" when merged into an earlier caption. */
+  caption: string;
+}
+
 function panel(opts: {
   title: string;
   unit: string;
   rows: SeriesRow[];
   limitLow?: number;
   limitHigh?: number;
-  events: { t: number; label: string }[];
+  events: EventMark[];
   width: number;
 }) {
   const values = opts.rows.map((r) => r.value);
@@ -82,12 +107,12 @@ function panel(opts: {
         encoding: { x: { field: "t", type: "quantitative" as const }, description: { field: "label" } },
       },
       {
-        data: { values: opts.events },
+        data: { values: opts.events.filter((e) => e.caption !== "") },
         mark: { type: "text" as const, angle: 270, align: "right" as const, baseline: "bottom" as const, dx: -4, dy: -2, fontSize: 9, color: "#ff7f0e" },
         encoding: {
           x: { field: "t", type: "quantitative" as const },
           y: { value: 0 },
-          text: { field: "label" },
+          text: { field: "caption" },
         },
       },
     ],
@@ -97,7 +122,8 @@ function panel(opts: {
 export function buildChartSpec(d: ReportData, opts: { width?: number; maxPoints?: number } = {}): TopLevelSpec {
   const width = opts.width ?? 720;
   const maxPoints = opts.maxPoints ?? 2000;
-  const events = d.events.map((e) => ({ t: e.t, label: eventLabel(e) }));
+  const span = Math.max(1, ...d.samples.map((x) => x.t), ...d.planned.map((x) => x.t));
+  const events = mergeClose(d.events.map((e) => ({ t: e.t, label: eventLabel(e) })), span * 0.015);
   const angleRows: SeriesRow[] = [
     ...thin(d.planned, maxPoints).map((p) => ({ t: p.t, value: p.tilt, series: "planned" as const })),
     ...thin(d.samples, maxPoints).map((s) => ({ t: s.t, value: s.tilt, series: "measured" as const })),

@@ -28,6 +28,17 @@ describe("session chart", () => {
     store.close();
   });
 
+  it("merges captions of events too close to read apart, keeping one rule each", async () => {
+    const { store, id } = recordedSession();
+    store.sessions.addEvent(id, { t: 0, kind: "info", code: "BOOT", msg: "boot", json: {} });
+    store.sessions.addEvent(id, { t: 0.1, kind: "info", code: "LIMITS", msg: "limits sent", json: {} });
+    const svg = await renderSvg(buildChartSpec(loadReportData(store, id)));
+    expect(texts(svg)).toContain("boot; limits sent");
+    expect(svg).toMatch(/aria-label="boot"/);
+    expect(svg).toMatch(/aria-label="limits sent"/);
+    store.close();
+  });
+
   it("adds a force panel when the session used traction", async () => {
     const { store, id } = recordedSession({ force: true });
     const svg = await renderSvg(buildChartSpec(loadReportData(store, id)));
