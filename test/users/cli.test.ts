@@ -40,6 +40,17 @@ describe("invert profile", () => {
     expect((await run("profile", "set", "ann")).error).toBeDefined();
   });
 
+  it("checks weight and height against a device's rated limits with --device", async () => {
+    const run = cli(tempDir());
+    // The simulator is rated for 136 kg and 198 cm by default.
+    expect((await run("profile", "create", "big", "--weight", "140", "--height", "180", "--device", "sim", "--no-contraindications")).error).toBe(
+      "--weight: 140 kg is above the device's rated maximum user weight (136 kg)",
+    );
+    expect((await run("profile", "create", "ok", "--weight", "120", "--height", "180", "--device", "sim", "--no-contraindications")).error).toBeUndefined();
+    expect((await run("profile", "set", "ok", "--height", "205", "--device", "sim")).error).toMatch(/rated maximum user height \(198 cm\)/);
+    expect((await run("profile", "create", "x", "--weight", "70", "--height", "170", "--device", "bogus://")).error).toBeDefined();
+  });
+
   it("without screening answers off a terminal, creates the profile and says screening is needed", async () => {
     const run = cli(tempDir());
     const c = await run("profile", "create", "ann", "--weight", "68", "--height", "170");

@@ -2,7 +2,8 @@
 import type { Command } from "commander";
 import { UserError } from "../../users/errors.js";
 import { json, processIO, table, withStore, type CliIO } from "../../users/cli-io.js";
-import { createProfile, showProfile, screenProfile, updateProfile } from "../../users/profiles.js";
+import { deviceRating } from "../../users/device-rating.js";
+import { createProfile, showProfile, screenProfile, updateProfile, validateProfile } from "../../users/profiles.js";
 import { nextStep } from "../../users/rampup.js";
 import { profileHistory } from "../../users/session-setup.js";
 import { CONTRAINDICATIONS, askScreening, conditionsFromFlags, contraindication, screeningStatus } from "../../users/screening.js";
@@ -49,6 +50,7 @@ export function registerWith(program: Command, io: CliIO): void {
 Examples:
   invert profile create ann --weight 68 --height 170 --no-contraindications
   invert profile create bob --weight 90 --height 185 --contraindication glaucoma
+  invert profile create cy --weight 80 --height 180 --device serial:/dev/ttyUSB0 --no-contraindications
   invert profile screen ann                 (asks the questions on a terminal)
   invert profile set ann --max-angle 70 --i-understand
   invert profile show ann --json
@@ -65,15 +67,19 @@ Examples:
     .option("--i-understand", "confirm a maximum angle above 60°")
     .option("--no-contraindications", "declare that none of the contraindications applies")
     .option("--contraindication <NAME>", "a contraindication that applies (repeatable)", collect, [])
+    .option("--device <URI>", "check weight and height against this device's rated user limits (sim, serial:..., mqtt://...)")
     .option("--json", "print the profile as JSON")
     .addHelpText("after", `\n${CONDITION_HELP}`)
-    .action(async (name: string, o: ScreenFlags & { weight: string; height: string; maxAngle?: string; iUnderstand?: boolean; json?: boolean }) => {
+    .action(async (name: string, o: ScreenFlags & { weight: string; height: string; maxAngle?: string; iUnderstand?: boolean; device?: string; json?: boolean }) => {
+      // Validate before asking questions or connecting, so a typo costs nothing.
+      validateProfile({ name, weightKg: o.weight, heightCm: o.height, maxAngle: o.maxAngle }, { iUnderstand: o.iUnderstand });
+      const rated = await deviceRating(o.device);
       const a = await answers(io, o);
       await withStore(io, (store) => {
         const { profile: p, screening } = createProfile(
           store,
           { name, weightKg: o.weight, heightCm: o.height, maxAngle: o.maxAngle },
-          { iUnderstand: o.iUnderstand, conditions: a?.conditions, method: a?.method },
+          { iUnderstand: o.iUnderstand, conditions: a?.conditions, method: a?.method, rated },
         );
         if (o.json) return io.out(json(profileJson(store, p.name, io.now())));
         io.out(`created profile ${p.name}: ${p.weightKg} kg, ${p.heightCm} cm, max ${p.maxAngle}°\n`);
@@ -111,14 +117,16 @@ Examples:
     .option("--height <CM>", "height in cm")
     .option("--max-angle <DEG>", "highest head-down angle")
     .option("--i-understand", "deliberately allow explicit programs up to --max-angle, past the beginner ramp-up")
+    .option("--device <URI>", "check weight and height against this device's rated user limits")
     .option("--json", "print the profile as JSON")
-    .action(async (name: string, o: { weight?: string; height?: string; maxAngle?: string; iUnderstand?: boolean; json?: boolean }) => {
+    .action(async (name: string, o: { weight?: string; height?: string; maxAngle?: string; iUnderstand?: boolean; device?: string; json?: boolean }) => {
       if (o.weight === undefined && o.height === undefined && o.maxAngle === undefined) {
         throw new UserError("nothing to change: give --weight, --height or --max-angle");
       }
       if (o.iUnderstand && o.maxAngle === undefined) throw new UserError("--i-understand goes with --max-angle DEG");
+      const rated = await deviceRating(o.device);
       await withStore(io, (store) => {
-        const p = updateProfile(store, name, { weightKg: o.weight, heightCm: o.height, maxAngle: o.maxAngle }, { iUnderstand: o.iUnderstand });
+        const p = updateProfile(store, name, { weightKg: o.weight, heightCm: o.height, maxAngle: o.maxAngle }, { iUnderstand: o.iUnderstand, rated });
         if (o.json) return io.out(json(profileJson(store, p.name, io.now())));
         io.out(
           `updated profile ${p.name}: ${p.weightKg} kg, ${p.heightCm} cm, max ${p.maxAngle}°` +
