@@ -1,8 +1,9 @@
 // Frame codec: `<json>*<CRC16 hex>\n`. Knows nothing of the domain beyond the schemas it is handed.
 import { isUtf8 } from "node:buffer";
-import { crc16, crc16String, crcHex } from "./crc16.js";
+import { crc16AndHighBit, crc16String, crcHex } from "./crc16.js";
 import { PROTO_VERSION, SEQ_MODULO } from "./constants.js";
 import { SCHEMAS, type AnyMsg, type MsgType, type Outgoing } from "./messages.js";
+import { isPlainValidTelemetry } from "./fast-tlm.js";
 
 export type DropReason = "overlong" | "format" | "crc" | "json" | "version" | "type" | "schema";
 export const DROP_REASONS: readonly DropReason[] = ["overlong", "format", "crc", "json", "version", "type", "schema"];
@@ -15,7 +16,6 @@ export type DecodeResult<M extends AnyMsg = AnyMsg> =
 export type Accept = ReadonlySet<MsgType>;
 
 const STAR = 0x2a;
-const HEX = /^[0-9A-F]{4}$/;
 
 /** Encodes a complete message (with v and seq) as one frame line, terminator included. */
 export function encodeFrame(msg: AnyMsg): string {
@@ -46,22 +46,45 @@ export class Sequencer {
  * `line` may be raw bytes (serial) or a string (tests, tools).
  */
 export function decodeFrame(line: Uint8Array | string, accept?: Accept): DecodeResult {
-  let bytes: Uint8Array;
+  let bytes: Buffer;
   if (typeof line === "string") bytes = Buffer.from(line, "utf8");
-  else bytes = line;
+  else bytes = line instanceof Buffer ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength);
   let end = bytes.length;
   if (end > 0 && bytes[end - 1] === 0x0d) end--;
   // Frame = payload '*' 4 hex digits.
   if (end < 7 || bytes[end - 5] !== STAR) return fail("format", "missing *CRC suffix");
-  const crcText = String.fromCharCode(bytes[end - 4], bytes[end - 3], bytes[end - 2], bytes[end - 1]);
-  if (!HEX.test(crcText)) return fail("format", `bad CRC digits "${printable(crcText)}"`);
+  const want = hex4(bytes, end - 4);
+  if (want < 0) {
+    const crcText = String.fromCharCode(bytes[end - 4], bytes[end - 3], bytes[end - 2], bytes[end - 1]);
+    return fail("format", `bad CRC digits "${printable(crcText)}"`);
+  }
   const payloadEnd = end - 5;
-  const want = parseInt(crcText, 16);
-  const got = crc16(bytes, 0, payloadEnd);
-  if (want !== got) return fail("crc", `CRC ${crcText} != computed ${crcHex(got)}`);
-  const view = bytes instanceof Buffer ? bytes.subarray(0, payloadEnd) : Buffer.from(bytes.buffer, bytes.byteOffset, payloadEnd);
-  if (!isAscii(view) && !isUtf8(view)) return fail("format", "payload is not valid UTF-8");
-  return decodeJson(view.toString("utf8"), accept);
+  const r = crc16AndHighBit(bytes, payloadEnd);
+  const got = r & 0xffff;
+  if (want !== got) return fail("crc", `CRC ${crcHex(want)} != computed ${crcHex(got)}`);
+  let text: string;
+  // Pure ASCII (the usual case) needs no UTF-8 validation, and latin1 decoding is the cheapest.
+  if (r < 0x10000) text = bytes.toString("latin1", 0, payloadEnd);
+  else {
+    const view = bytes.subarray(0, payloadEnd);
+    if (!isUtf8(view)) return fail("format", "payload is not valid UTF-8");
+    text = view.toString("utf8");
+  }
+  return decodeJson(text, accept);
+}
+
+/** Value of 4 uppercase hex digits at bytes[at..at+4), or -1. */
+function hex4(b: Uint8Array, at: number): number {
+  let v = 0;
+  for (let i = at; i < at + 4; i++) {
+    const c = b[i];
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+    else return -1;
+    v = (v << 4) | d;
+  }
+  return v;
 }
 
 /** Decodes the JSON payload (MQTT form, or a frame's payload after its CRC checked). Never throws. */
@@ -85,6 +108,8 @@ export function validate(raw: unknown, accept?: Accept): DecodeResult {
     return fail("type", `unknown message type ${JSON.stringify(type)}`.slice(0, 80));
   }
   if (accept && !accept.has(type as MsgType)) return fail("type", `message type "${type}" not accepted here`);
+  // Fast path for telemetry, the bulk of all traffic; anything it is unsure of goes through zod.
+  if (type === "tlm" && isPlainValidTelemetry(obj)) return { ok: true, msg: obj as unknown as AnyMsg };
   const parsed = SCHEMAS[type as MsgType].safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -96,11 +121,6 @@ export function validate(raw: unknown, accept?: Accept): DecodeResult {
 
 function fail(reason: DropReason, detail: string): DecodeResult {
   return { ok: false, reason, detail };
-}
-
-function isAscii(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) return false;
-  return true;
 }
 
 function printable(s: string): string {

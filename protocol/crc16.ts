@@ -11,10 +11,53 @@ const TABLE = (() => {
   return t;
 })();
 
+// Two bytes per step: with a 16-bit register, the state after two more bytes depends only on
+// crc ^ (b0 << 8 | b1), i.e. on 16 zero bits clocked through from that value. 128 KiB, built lazily.
+let TABLE2: Uint16Array | undefined;
+function table2(): Uint16Array {
+  if (TABLE2) return TABLE2;
+  const t = new Uint16Array(65536);
+  for (let x = 0; x < 65536; x++) {
+    const hi = TABLE[x >> 8] ^ ((x & 0xff) << 8);
+    t[x] = ((hi << 8) & 0xffff) ^ TABLE[hi >> 8];
+  }
+  return (TABLE2 = t);
+}
+
 export function crc16(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let crc = 0xffff;
-  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ bytes[i]) & 0xff];
+  let i = start;
+  if (end - start >= 64) {
+    const t2 = table2();
+    for (; i + 1 < end; i += 2) crc = t2[crc ^ ((bytes[i] << 8) | bytes[i + 1])];
+  }
+  for (; i < end; i++) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ bytes[i]) & 0xff];
   return crc;
+}
+
+/**
+ * CRC of bytes[0, end) plus, in bit 16, whether any byte is >= 0x80: one pass serves the frame check
+ * and tells whether the payload is pure ASCII (then it needs no UTF-8 validation).
+ */
+export function crc16AndHighBit(bytes: Uint8Array, end: number): number {
+  let crc = 0xffff;
+  let high = 0;
+  let i = 0;
+  if (end >= 64) {
+    const t2 = table2();
+    for (; i + 1 < end; i += 2) {
+      const b0 = bytes[i];
+      const b1 = bytes[i + 1];
+      high |= b0 | b1;
+      crc = t2[crc ^ ((b0 << 8) | b1)];
+    }
+  }
+  for (; i < end; i++) {
+    const b = bytes[i];
+    high |= b;
+    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ b) & 0xff];
+  }
+  return crc | ((high & 0x80) << 9);
 }
 
 /** CRC over the UTF-8 encoding of a string, without allocating for pure-ASCII input (the common case). */
