@@ -74,7 +74,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   const client = await connectMqtt({
     ...config.mqtt,
-    clientId: config.mqtt.clientId ?? `invert-bridge-${self}`.slice(0, 64),
+    // A random suffix: two processes must never share a client id (the broker would kick one out).
+    clientId: config.mqtt.clientId ?? `invert-bridge-${self.slice(0, 40)}-${run}`,
     will: { topic: availTopic, payload: OFFLINE, qos: 1, retain: true },
   });
   log("info", `bridge ${self} connected to ${redact(config.mqtt.url)}`);

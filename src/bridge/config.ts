@@ -1,6 +1,7 @@
 // Bridge configuration: a YAML file validated with zod (errors name the field path), with command-line
 // flags layered on top. Keys are resolved to bytes here, so the rest of the bridge never sees key text.
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -190,7 +191,7 @@ export function loadBridgeConfig(flags: BridgeFlags, readFile: (p: string) => st
   return { ...cfg, bridgeId, devices };
 }
 
+/** The host name: stable across restarts, so a restarted bridge recognises its previous device list. */
 function defaultBridgeId(): string {
-  const host = (process.env.HOSTNAME ?? "host").replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40);
-  return `${host}-${process.pid}`;
+  return (hostname() || "bridge").replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
 }

@@ -1,0 +1,77 @@
+// Wires the bridge to the real device stack: device URIs opened by the link layer, sessions run by the
+// session controller, programs from the library (or inline, validated), profiles from the local store.
+import { RealClock, type Clock } from "../../protocol/index.js";
+import { VERSION } from "../cli/version.js";
+import { openDevice } from "../link/connect.js";
+import { builtinNames } from "../programs/library.js";
+import type { Program } from "../programs/schema.js";
+import { resolveProgram } from "./programs.js";
+import { startSession, type SessionHandle } from "../session/run-session.js";
+import { openStore, type Store } from "../store/index.js";
+import { prepareProfileSession } from "../users/session-setup.js";
+import { attachRecorder } from "../store/index.js";
+import { startBridge, type Bridge, type LogLevel } from "./bridge.js";
+import type { BridgeConfig, ResolvedDevice } from "./config.js";
+import { SessionDevice, type SessionDeviceDeps } from "./session-device.js";
+import type { DeviceLink } from "../link/device-link.js";
+
+
+export interface ServiceOptions {
+  speed?: number;
+  log?: (level: LogLevel, msg: string) => void;
+}
+
+export function sessionDeviceFor(d: ResolvedDevice, clock: Clock, opts: ServiceOptions & { store?: () => Store }): SessionDevice<DeviceLink, Program, SessionHandle> {
+  const log = opts.log ?? ((level: LogLevel, msg: string) => process.stderr.write(`[${level}] ${msg}\n`));
+  const deps: SessionDeviceDeps<DeviceLink, Program, SessionHandle> = {
+    open: (uri) => openDevice(uri, uri === "sim" && opts.speed !== undefined ? { speed: opts.speed } : {}),
+    program: resolveProgram,
+    startSession: (o) => startSession({ link: o.link, clock: o.clock, program: o.program, profileLimits: o.profileLimits }),
+    clock,
+    limits: d.limits,
+    log: (m) => log("warn", m),
+  };
+  const getStore = opts.store;
+  if (getStore) {
+    deps.prepareProfile = (name, program) => {
+      const store = getStore();
+      const prep = prepareProfileSession(store, name, program, new Date(), { device: d.uri });
+      return {
+        program: prep.program,
+        profileLimits: prep.profileLimits as Record<string, number>,
+        started: (s) => {
+          attachRecorder(store, s, prep.meta, { clock, onError: (line) => log("warn", `${d.id}: recording: ${line}`) });
+        },
+      };
+    };
+  }
+  return new SessionDevice(d.id, d.uri, deps);
+}
+
+/** Runs until SIGINT/SIGTERM, then stops sessions (slow return) and publishes offline. */
+export async function runBridgeService(config: BridgeConfig, opts: ServiceOptions = {}): Promise<void> {
+  const clock = new RealClock();
+  const log = opts.log ?? ((level: LogLevel, msg: string) => process.stderr.write(`${new Date().toISOString()} [${level}] ${msg}\n`));
+  let store: Store | undefined;
+  const lazyStore = () => (store ??= openStore());
+  const bridge: Bridge = await startBridge({
+    config,
+    clock,
+    programNames: builtinNames(),
+    version: VERSION,
+    log,
+    createDevice: (d) => sessionDeviceFor(d, clock, { ...opts, log, store: lazyStore }),
+  });
+  log("info", `serving ${bridge.served().length} device(s): ${bridge.served().join(", ")}`);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log("info", `${sig}: stopping (sessions return slowly)`);
+      void bridge.stop().finally(() => {
+        store?.close?.();
+        resolve();
+      });
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+}
