@@ -6,6 +6,9 @@ import * as history from "./commands/history.js";
 import * as profile from "./commands/profile.js";
 import * as programs from "./commands/programs.js";
 import * as report from "./commands/report.js";
+import * as run from "./commands/run.js";
+import * as bridge from "./commands/bridge.js";
+import * as sim from "./commands/sim.js";
 
 const program = new Command();
 program
@@ -16,7 +19,7 @@ program
   .showHelpAfterError("(run with --help for usage)");
 
 // Command modules: each exports `register(program)`.
-const modules: { register(p: Command): void }[] = [profile, history, report, programs];
+const modules: { register(p: Command): void }[] = [profile, history, report, programs, bridge, sim, run];
 for (const m of modules) m.register(program);
 
 await program.parseAsync(process.argv).catch((err: unknown) => {
