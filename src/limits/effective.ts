@@ -10,6 +10,7 @@
 import type { CapsMsg } from "../../protocol/index.js";
 import type { Action } from "../programs/compile.js";
 import { compileProgram } from "../programs/compile.js";
+import type { PlanSegment } from "../programs/plan.js";
 import type { Program } from "../programs/schema.js";
 import { LIMIT_FIELDS, type LimitSet } from "./limit-set.js";
 
@@ -142,9 +143,48 @@ export function checkActions(actions: readonly Action[], lim: EffectiveLimits): 
   return { ok: true };
 }
 
-/** Checks a planned program (only its actions matter: the trajectory never goes past its targets). */
-export function checkPlan(plan: { actions: readonly Action[] }, lim: EffectiveLimits): CheckResult {
-  return checkActions(plan.actions, lim);
+/**
+ * Checks a planned program against the limits (only its actions matter: the trajectory never goes past
+ * its targets) and, when the device's caps are given, against its cap on time head-down.
+ */
+export function checkPlan(plan: { actions: readonly Action[]; segments?: readonly PlanSegment[] }, lim: EffectiveLimits, caps?: InvertedTimeCaps): CheckResult {
+  const r = checkActions(plan.actions, lim);
+  if (!r.ok || !caps || !plan.segments) return r;
+  return checkInvertedTime({ segments: plan.segments }, caps);
+}
+
+export type InvertedTimeCaps = Pick<CapsMsg, "maxInvertedS" | "axes">;
+/**
+ * Share of the firmware's time-inverted cap a plan may use: a real session runs a little slower than its
+ * plan (ack round trips, tracking), and the firmware's cap must stay a last resort, never the way a
+ * normal session ends.
+ */
+export const INVERTED_TIME_MARGIN = 0.9;
+
+/**
+ * Refuses a plan that would keep the user head-down (tilt > 0) longer than the device's cap allows,
+ * counting the descent back to horizontal at the device's return speed. Head-down time is summed over
+ * the whole program (never reset), which can only overestimate what the firmware counts.
+ */
+export function checkInvertedTime(plan: { segments: readonly PlanSegment[] }, caps: InvertedTimeCaps, margin = INVERTED_TIME_MARGIN): CheckResult {
+  const cap = caps.maxInvertedS;
+  const returnSpeed = caps.axes.tilt?.returnSpeed;
+  if (cap === undefined || returnSpeed === undefined) return { ok: true };
+  const budget = cap * margin;
+  let headDown = 0;
+  for (const seg of plan.segments) {
+    headDown += seg.headDownS;
+    const asked = headDown + Math.max(0, seg.tilt1) / returnSpeed;
+    if (asked > budget + EPS) {
+      const name = `step ${seg.step}${seg.stepType ? ` (${seg.stepType})` : ""}`;
+      return {
+        ok: false, step: seg.step, stepType: seg.stepType, field: "maxInvertedS", limit: Math.round(budget), asked: Math.round(asked), source: "device",
+        message: `${name} keeps the user head-down for ${Math.round(asked)} s with the way back to horizontal, but the device allows ${cap} s ` +
+          `(a plan may use ${Math.round(margin * 100)}% of it: ${Math.round(budget)} s)`,
+      };
+    }
+  }
+  return { ok: true };
 }
 
 export function checkProgram(p: Program, lim: EffectiveLimits): CheckResult {

@@ -33,6 +33,8 @@ export interface PlanSegment {
   force1: number;
   /** Peak tilt speed reached in this segment (deg/s, >= 0); below the commanded speed for short moves. */
   vPeak: number;
+  /** Seconds of this segment spent head-down (tilt > 0): what the firmware's time-inverted cap counts. */
+  headDownS: number;
 }
 
 export interface PlanPoint {
@@ -67,6 +69,8 @@ export interface Plan {
   minAngle: number;
   maxSpeed: number;
   maxForce: number;
+  /** Total seconds head-down (tilt > 0), the return excluded. */
+  headDownS: number;
   samples(stepS: number): PlanPoint[];
   at(t: number): PlanPoint;
 }
@@ -91,6 +95,23 @@ function moveAt(seg: PlanSegment, accel: number, tau: number): { x: number; v: n
   if (tau <= T - ta) return { x: 0.5 * accel * ta * ta + seg.vPeak * (tau - ta), v: seg.vPeak };
   const r = T - tau;
   return { x: d - 0.5 * accel * r * r, v: accel * r };
+}
+
+/** Time with tilt > 0 within a segment; a move crossing horizontal is split where it crosses. */
+function headDownTime(seg: PlanSegment, accel: number): number {
+  const T = seg.t1 - seg.t0;
+  if (seg.tilt0 > 0 && seg.tilt1 > 0) return T;
+  if (seg.tilt0 <= 0 && seg.tilt1 <= 0) return 0;
+  // Position is monotone along a move: bisect for the instant it passes 0.
+  const cross = Math.abs(seg.tilt0);
+  let lo = 0;
+  let hi = T;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (moveAt(seg, accel, mid).x < cross) lo = mid;
+    else hi = mid;
+  }
+  return seg.tilt1 > 0 ? T - hi : hi;
 }
 
 function checkKinematics(kin: Kinematics): void {
@@ -126,10 +147,12 @@ export function planActions(actions: Action[], kin: Kinematics, stepTypes: reado
       duration = a.seconds;
     }
     const stepType = a.stepType ?? stepTypes[a.step - 1];
-    segments.push({
-      action: i, step: a.step, kind: a.kind, label: a.label, t0: t, t1: t + duration, tilt0: tilt, tilt1, force0: force, force1, vPeak,
+    const seg: PlanSegment = {
+      action: i, step: a.step, kind: a.kind, label: a.label, t0: t, t1: t + duration, tilt0: tilt, tilt1, force0: force, force1, vPeak, headDownS: 0,
       ...(stepType ? { stepType } : {}), ...(a.cycle ? { cycle: a.cycle } : {}),
-    });
+    };
+    seg.headDownS = headDownTime(seg, kin.accel);
+    segments.push(seg);
     t += duration;
     tilt = tilt1;
     force = force1;
@@ -185,6 +208,7 @@ export function planActions(actions: Action[], kin: Kinematics, stepTypes: reado
     actions, segments, steps: summarizeSteps(segments, stepTypes), totalS,
     maxAngle: Math.max(...tilts), minAngle: Math.min(...tilts),
     maxSpeed: Math.max(0, ...segments.map((s) => s.vPeak)), maxForce: Math.max(...forces),
+    headDownS: segments.reduce((sum, s) => sum + s.headDownS, 0),
     samples, at,
   };
 }

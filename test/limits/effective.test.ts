@@ -2,8 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CapsMsg } from "../../protocol/index.js";
 import { DEFAULT_DEVICE_AXES } from "../../src/limits/device-defaults.js";
+import { planProgram } from "../../src/programs/plan.js";
 import {
-  checkPlan, checkProgram, clampToLimits, effectiveLimits, limitsMessageFields, LimitsError,
+  checkInvertedTime, checkPlan, checkProgram, INVERTED_TIME_MARGIN, clampToLimits, effectiveLimits, limitsMessageFields, LimitsError,
   type EffectiveLimits, type LimitSet, type LimitSource,
 } from "../../src/limits/effective.js";
 import { compileProgram } from "../../src/programs/compile.js";
@@ -130,6 +131,36 @@ describe("checkProgram / checkPlan", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("checkInvertedTime", () => {
+  const caps = { maxInvertedS: 900, axes: device };
+  const holdAt = (angle: number, seconds: number) => planProgram(prog([{ type: "ramp", to: angle, speed: 5 }, { type: "hold", seconds }, { type: "rest", seconds: 10 }]), { startTilt: -80, accel: 10 });
+
+  it("accepts a plan whose head-down time plus the way back fits in the cap with its margin", () => {
+    expect(checkInvertedTime(holdAt(40, 600), caps)).toEqual({ ok: true });
+    expect(checkPlan(holdAt(40, 600), effectiveLimits(device), caps)).toEqual({ ok: true });
+  });
+
+  it("refuses at the step where the budget runs out, counting the descent at the return speed", () => {
+    // the ramp's head-down part, the hold, then the descent from 40 deg at the return speed
+    const plan = holdAt(40, 800);
+    const r = checkInvertedTime(plan, caps);
+    expect(r).toMatchObject({ ok: false, step: 2, stepType: "hold", field: "maxInvertedS", source: "device", limit: 810 });
+    if (!r.ok) {
+      expect(r.asked).toBe(Math.round(plan.segments[0]!.headDownS + 800 + 40 / device.tilt!.returnSpeed));
+      expect(r.message).toBe(`step 2 (hold) keeps the user head-down for ${r.asked} s with the way back to horizontal, but the device allows 900 s (a plan may use 90% of it: 810 s)`);
+    }
+    expect(checkPlan(plan, effectiveLimits(device), caps)).toEqual(r);
+    // without caps, checkPlan checks limits only
+    expect(checkPlan(plan, effectiveLimits(device))).toEqual({ ok: true });
+  });
+
+  it("only head-down time counts; no cap or no tilt axis means nothing to check", () => {
+    expect(checkInvertedTime(holdAt(-10, 3000), caps)).toEqual({ ok: true });
+    expect(checkInvertedTime(holdAt(40, 3000), { axes: device })).toEqual({ ok: true });
+    expect(INVERTED_TIME_MARGIN).toBeLessThan(1);
   });
 });
 

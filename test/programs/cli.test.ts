@@ -76,6 +76,14 @@ describe("invert programs", () => {
     expect(r.err).toBe("warning: on a device with the default limits, step 1 (ramp) moves at 20 deg/s but the device limit is 10 deg/s\n");
   });
 
+  it("validate warns, and plan says refused, when the time head-down is over the default device's cap", async () => {
+    const long = file("long.yaml", "name: long\nsteps:\n  - {type: ramp, to: 30, speed: 5}\n  - {type: hold, seconds: 900}\n");
+    const v = await run("validate", long);
+    expect(v.code).toBe(0);
+    expect(v.err).toMatch(/^warning: on a device with the default limits, step 2 \(hold\) keeps the user head-down for \d+ s/);
+    expect((await run("plan", long)).out).toMatch(/\nrefused on the default device: step 2 \(hold\) keeps the user head-down/);
+  });
+
   it("validate/plan: YAML errors and unknown names are one line with exit 2", async () => {
     const y = file("broken.yaml", "name: x\nsteps: [\n");
     const r = await run("validate", y);
@@ -89,7 +97,7 @@ describe("invert programs", () => {
   it("plan: totals, extremes and a step table; --json with samples", async () => {
     const r = await run("plan", "oscillation");
     expect(r.out).toMatch(/^oscillation: 3 min \d+ s, then about \d+ s of slow return\n/);
-    expect(r.out).toContain("max angle 60°, min angle -80°, max speed 8°/s, no traction");
+    expect(r.out).toMatch(/max angle 60°, min angle -80°, max speed 8°\/s, \d+ min \d+ s head-down, no traction\n/);
     expect(r.out).toMatch(/\n2\s+pump\s+/);
     const j = JSON.parse((await run("plan", "beginner", "--json", "--samples", "10", "--start-tilt", "0")).out) as {
       totalS: number; maxAngle: number; check: { ok: boolean }; steps: unknown[]; samples: { t: number; tilt: number }[];

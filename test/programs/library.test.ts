@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_DEVICE_AXES } from "../../src/limits/device-defaults.js";
-import { checkProgram, effectiveLimits } from "../../src/limits/effective.js";
+import { DEFAULT_DEVICE_AXES, DEFAULT_DEVICE_CAPS } from "../../src/limits/device-defaults.js";
+import { checkInvertedTime, checkProgram, effectiveLimits } from "../../src/limits/effective.js";
 import { compileProgram } from "../../src/programs/compile.js";
 import { planProgram, planReturn } from "../../src/programs/plan.js";
 import { BUILTIN_PROGRAMS, builtinNames, getBuiltin } from "../../src/programs/library.js";
@@ -44,9 +44,9 @@ describe("built-in programs", () => {
         expect(plan.totalS).toBeLessThan(20 * 60);
         const end = plan.at(plan.totalS);
         expect(end.force).toBe(0);
-        const headDownS = plan.samples(0.5).filter((x) => x.tilt > 0).length * 0.5;
         const back = planReturn(end.tilt, { returnSpeed: tilt.returnSpeed, approachSpeed: tilt.approachSpeed! });
-        expect(headDownS + back.totalS).toBeLessThan(900);
+        expect(plan.headDownS + back.totalS).toBeLessThan(DEFAULT_DEVICE_CAPS.maxInvertedS);
+        expect(checkInvertedTime(plan, DEFAULT_DEVICE_CAPS)).toEqual({ ok: true });
       });
     });
   }

@@ -56,6 +56,14 @@ describe("planProgram", () => {
     expect(fromUpright.minAngle).toBe(-80);
   });
 
+  it("head-down time: the part of each segment above horizontal, a crossing move split where it crosses", () => {
+    const plan = planProgram(prog([{ type: "ramp", to: 10, speed: 10 }, { type: "hold", seconds: 30 }, { type: "ramp", to: -30, speed: 10 }]), { startTilt: -10, accel: 10 });
+    // -10 -> 10: symmetric 3 s trapezoid, head-down for its second half; hold 30 s; 10 -> -30: 1 s up to
+    // speed covers 5 deg, then 0.5 s at 10 deg/s to reach 0
+    expect(plan.segments.map((x) => x.headDownS)).toEqual([expect.closeTo(1.5, 9), 30, expect.closeTo(1.5, 9)]);
+    expect(plan.headDownS).toBeCloseTo(33, 9);
+  });
+
   it("samples cover [0, totalS] at the step, ending exactly at the end", () => {
     const plan = planProgram(prog([{ type: "ramp", to: 7, speed: 3 }]), { startTilt: 0, accel: 10 });
     const s = plan.samples(0.5);
@@ -131,6 +139,12 @@ describe("planProgram", () => {
         expect(prev.vel).toBe(0);
         // each move ends at rest on its target
         for (const s of plan.segments) if (s.kind === "move") expect(plan.at(s.t1)).toMatchObject({ tilt: s.tilt1, vel: 0 });
+        // head-down time agrees with the sampled trajectory
+        const fine = plan.samples(Math.max(0.01, plan.totalS / 20000));
+        let above = 0;
+        for (let i = 1; i < fine.length; i++) if (fine[i]!.tilt > 0 && fine[i - 1]!.tilt > 0) above += fine[i]!.t - fine[i - 1]!.t;
+        expect(plan.headDownS).toBeGreaterThanOrEqual(above - EPS);
+        expect(plan.headDownS - above).toBeLessThanOrEqual(2 * Math.max(0.01, plan.totalS / 20000) * (plan.segments.length + 1) + EPS);
         // step summaries add up to the whole
         const sum = plan.steps.reduce((acc, s) => acc + s.durationS, 0);
         expect(sum).toBeCloseTo(plan.totalS, 6);

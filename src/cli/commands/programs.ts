@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { stringify } from "yaml";
-import { DEFAULT_DEVICE_AXES } from "../../limits/device-defaults.js";
+import { DEFAULT_DEVICE_AXES, DEFAULT_DEVICE_CAPS } from "../../limits/device-defaults.js";
 import { TILT_MAX_DEG, TILT_MIN_DEG } from "../../limits/limit-set.js";
 import { checkPlan, effectiveLimits, type CheckResult } from "../../limits/effective.js";
 import { BUILTIN_PROGRAMS, builtinNames, getBuiltin } from "../../programs/library.js";
@@ -102,7 +102,7 @@ function describeStep(s: Step): string {
 
 /** Check against the program's own limits and the design-default device (no profile is known here). */
 function defaultCheck(p: Program, plan: Plan): CheckResult {
-  return checkPlan(plan, effectiveLimits(DEFAULT_DEVICE_AXES, {}, p.limits ?? {}));
+  return checkPlan(plan, effectiveLimits(DEFAULT_DEVICE_AXES, {}, p.limits ?? {}), DEFAULT_DEVICE_CAPS);
 }
 
 function planSummary(p: Program, plan: Plan) {
@@ -117,6 +117,7 @@ function planSummary(p: Program, plan: Plan) {
     minAngle: plan.minAngle,
     maxSpeed: r1(plan.maxSpeed),
     maxForce: plan.maxForce,
+    headDownS: r1(plan.headDownS),
     check: check.ok ? { ok: true as const } : check,
     steps: plan.steps.map((s) => ({ ...s, startS: r1(s.startS), durationS: r1(s.durationS), maxSpeed: r1(s.maxSpeed) })),
   };
@@ -138,7 +139,8 @@ Examples:
   invert programs plan my-program.yaml --json
 
 Plans start upright (${DEFAULT_TILT.upright}°) on a device with the design-default limits
-(tilt ${DEFAULT_TILT.min}..${DEFAULT_TILT.max}°, ${DEFAULT_TILT.speedMax}°/s, ${DEFAULT_TILT.accelMax}°/s², traction ${DEFAULT_DEVICE_AXES.traction?.max} N at ${DEFAULT_DEVICE_AXES.traction?.rateMax} N/s).
+(tilt ${DEFAULT_TILT.min}..${DEFAULT_TILT.max}°, ${DEFAULT_TILT.speedMax}°/s, ${DEFAULT_TILT.accelMax}°/s², traction ${DEFAULT_DEVICE_AXES.traction?.max} N at ${DEFAULT_DEVICE_AXES.traction?.rateMax} N/s,
+at most ${DEFAULT_DEVICE_CAPS.maxInvertedS} s head-down).
 Every session ends with the slow return, whether or not the program has a \`return\` step.
 `,
     );
@@ -212,7 +214,7 @@ Every session ends with the slow return, whether or not the program has a \`retu
       io.out(
         `${p.name}: ${formatDuration(s.totalS)}${s.returnS > 0 ? `, then about ${formatDuration(s.returnS)} of slow return` : ""}\n` +
           [
-            tilt ? `max angle ${s.maxAngle}°, min angle ${s.minAngle}°, max speed ${s.maxSpeed}°/s` : "the table does not move",
+            tilt ? `max angle ${s.maxAngle}°, min angle ${s.minAngle}°, max speed ${s.maxSpeed}°/s, ${formatDuration(s.headDownS)} head-down` : "the table does not move",
             s.maxForce > 0 ? `max force ${s.maxForce} N` : "no traction",
           ].join(", ") + "\n" +
           (s.check.ok ? "within the program's limits and the default device's\n" : `refused on the default device: ${s.check.message}\n`) +
