@@ -6,7 +6,9 @@ const f1 = (x: number) => (Math.round(x * 10) / 10).toString();
 export function textSummary(d: ReportData): string {
   const s = d.session;
   const last = d.samples[d.samples.length - 1];
-  const dur = s.endedAt ? (Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000 : last?.t;
+  // Session time, not wall time: a simulator session may run faster than real time.
+  const reported = (s.summary as { durationS?: unknown } | null)?.durationS;
+  const dur = typeof reported === "number" ? reported : last?.t;
   const maxTilt = d.samples.length ? Math.max(...d.samples.map((x) => x.tilt)) : undefined;
   const forces = d.samples.map((x) => x.force).filter((x): x is number => typeof x === "number");
   const lines = [

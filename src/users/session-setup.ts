@@ -2,6 +2,7 @@
 // its cap on an explicit program), the profile's soft limits, and recording.
 import type { CapsMsg, Clock } from "../../protocol/index.js";
 import type { LimitSet } from "../limits/limit-set.js";
+import { parseDeviceUri, redactDeviceUri } from "../link/device-uri.js";
 import { axesUsed, compileProgram } from "../programs/compile.js";
 import { planProgram } from "../programs/plan.js";
 import type { Program } from "../programs/schema.js";
@@ -90,10 +91,19 @@ export function prepareProfileSession(
       program: prog,
       targetAngle: kind === "rampup" ? step.angle : undefined,
       minutes: kind === "rampup" ? step.minutes : undefined,
-      device: opts.device,
+      device: opts.device === undefined ? undefined : safeDeviceText(opts.device),
       startedAt: now.toISOString(),
     },
   };
+}
+
+/** The device as stored in history: never with a password in it. */
+function safeDeviceText(device: string): string {
+  try {
+    return redactDeviceUri(parseDeviceUri(device));
+  } catch {
+    return device.replace(/(\/\/[^:@/]*:)[^@]*@/, "$1***@");
+  }
 }
 
 /** Sample spacing of the stored planned trajectory, s. */

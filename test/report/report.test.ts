@@ -114,7 +114,7 @@ describe("report files", () => {
     expect(readFileSync(join(dir, "s.PNG")).subarray(1, 4).toString()).toBe("PNG");
     const text = await writeReport(store, id);
     expect(text).toContain(`session ${id}: rampup-25`);
-    expect(text).toContain("aborted (discomfort: dizziness)");
+    expect(text).toContain("aborted (discomfort: dizziness), 59.9 s");
     expect(text).toContain("max 25°");
     expect(text).toContain("dizziness reported");
     store.close();

@@ -90,6 +90,13 @@ describe("preparing a profile session", () => {
     store.close();
   });
 
+  it("never stores a device password in the history", () => {
+    const store = setup();
+    const prep = prepareProfileSession(store, "ann", undefined, NOW, { device: "mqtt://me:secret@broker.local:1883/table-1" });
+    expect(prep.meta.device).toBe("mqtt://me:***@broker.local:1883/table-1");
+    store.close();
+  });
+
   it("names an unknown profile and checks the profile against the device's rated limits", () => {
     const store = setup();
     expect(() => prepareProfileSession(store, "zed", undefined, NOW)).toThrow(/^unknown profile "zed" \(profiles: ann\)$/);
