@@ -71,6 +71,8 @@ export interface SimDeviceOptions {
   seed?: number;
   /** Link fault control when the transport runs over an InprocLink; otherwise the device wraps its transport. */
   link?: LinkFaultControl;
+  /** The transport closed underneath the device (port unplugged, broker gone for good). */
+  onTransportClose?: (error?: Error) => void;
 }
 
 function listeners<T>() {
@@ -148,6 +150,7 @@ export function createSimDevice(opts: SimDeviceOptions): SimDevice {
       if (!fw || !plant.poweredOn || stopped || !COMPANION.has(m.type)) return;
       fw.onMessage(m as CompanionMsg, clock.now());
     },
+    onClose: (e) => opts.onTransportClose?.(e),
   });
 
   const truth = (): SimTruth => {

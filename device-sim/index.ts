@@ -7,3 +7,18 @@ export type { AngleSensor } from "./physics/sensors.js";
 export type { ReturnPhase } from "./firmware/return-plan.js";
 export { FaultyTransport, type LinkFaultControl } from "./transport/faulty-transport.js";
 export { decide, monitor, REACTIONS, type SafetyAction, type DecideState } from "./firmware/safety.js";
+// The stand-alone runner (serial/MQTT, real time) lives in ./standalone.js, kept out of this entry point
+// so that embedding the simulator never loads the serial and MQTT stacks.
+export {
+  applyFaultPlan,
+  FlagError,
+  parseAtFor,
+  parseCorrupt,
+  parseDropLink,
+  parseLatency,
+  parsePowerLoss,
+  parseSensorBias,
+  parseSensorDrift,
+  parseSensorStuck,
+  type FaultPlan,
+} from "./fault-plan.js";
