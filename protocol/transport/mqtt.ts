@@ -246,9 +246,12 @@ export class MqttTransport implements MessageTransport {
   private onError(err: Error & { code?: unknown }): void {
     this.lastError = err.message;
     // Refused credentials or authorization never fix themselves: stop instead of retrying forever.
-    const code = typeof err.code === "number" ? err.code : undefined;
-    if (code !== undefined && [4, 5, 134, 135].includes(code)) {
-      const e = new Error(`broker refused the connection: ${err.message}`);
+    const code = err.code;
+    const refused = typeof code === "number" && [4, 5, 134, 135].includes(code);
+    // Likewise an untrusted or mismatched TLS certificate.
+    const badCert = typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
+    if (refused || badCert) {
+      const e = new Error(refused ? `broker refused the connection: ${err.message}` : `TLS: ${err.message}`);
       if (this.fatal) this.fatal(e);
       else void this.shutdown(false).then(() => this.handlers.onClose?.(e));
     }

@@ -1,6 +1,8 @@
 // An in-process MQTT broker (aedes) on a private 127.0.0.1 port: no external tool needed, so MQTT
 // transport tests always run; the mosquitto fixture covers the reference broker.
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import { Aedes, type AedesOptions } from "aedes";
 
 export interface AedesBroker {
@@ -17,6 +19,14 @@ export interface AedesFixtureOptions {
   credentials?: { username: string; password: string };
   /** Passed through to aedes (hooks, timeouts). */
   broker?: AedesOptions;
+  /** Serve mqtts:// with the test certificates in ./tls; `clientCert` requires a client certificate. */
+  tls?: { clientCert?: boolean };
+}
+
+/** The test-only TLS material (see tls/README.md). */
+export function testTls(): { ca: Buffer; serverCert: Buffer; serverKey: Buffer; clientCert: Buffer; clientKey: Buffer } {
+  const f = (name: string) => readFileSync(new URL(`./tls/${name}`, import.meta.url));
+  return { ca: f("ca.crt"), serverCert: f("server.crt"), serverKey: f("server.key"), clientCert: f("client.crt"), clientKey: f("client.key") };
 }
 
 export async function startAedes(opts: AedesFixtureOptions = {}): Promise<AedesBroker> {
@@ -32,13 +42,19 @@ export async function startAedes(opts: AedesFixtureOptions = {}): Promise<AedesB
     }),
   });
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const onSocket = (socket: Socket): void => {
     // Small control frames must not wait for Nagle's algorithm.
     socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     broker.handle(socket);
-  });
+  };
+  let server: Server;
+  if (opts.tls) {
+    const m = testTls();
+    const requireCert = opts.tls.clientCert ?? false;
+    server = createTlsServer({ key: m.serverKey, cert: m.serverCert, ca: m.ca, requestCert: requireCert, rejectUnauthorized: requireCert }, onSocket);
+  } else server = createServer(onSocket);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
@@ -47,7 +63,7 @@ export async function startAedes(opts: AedesFixtureOptions = {}): Promise<AedesB
   const port = typeof addr === "object" && addr ? addr.port : 0;
   let closed = false;
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${opts.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
     port,
     broker,
     async close() {

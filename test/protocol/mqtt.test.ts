@@ -5,7 +5,7 @@ import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { MqttTransport, type DeviceStatus, type MqttTransportOptions } from "../../protocol/transport/mqtt.js";
 import { Sequencer, topic, type AnyMsg, type CapsMsg } from "../../protocol/index.js";
-import { startAedes } from "../helpers/aedes.js";
+import { startAedes, testTls } from "../helpers/aedes.js";
 import { startMosquitto } from "../helpers/mosquitto.js";
 import { freePort, startTcpProxy, type TcpProxy } from "../helpers/net.js";
 import { describeIfTool } from "../helpers/real-io.js";
@@ -208,6 +208,29 @@ describe("mqtt transport over aedes", () => {
       const t = await MqttTransport.connect({ url: b.url, deviceId: "d", role: "companion", username: "u", password: "p" });
       expect(t.connected).toBe(true);
       await t.close();
+    } finally {
+      await b.close();
+    }
+  });
+
+  it("connects over TLS (mqtts) with the CA and a client certificate, and refuses an untrusted server", async () => {
+    const b = await startAedes({ tls: { clientCert: true } });
+    const m = testTls();
+    try {
+      const dev = await MqttTransport.connect({ url: b.url, deviceId: "tlsdev", role: "device", ca: m.ca, cert: m.clientCert, key: m.clientKey });
+      const comp = await MqttTransport.connect({ url: b.url, deviceId: "tlsdev", role: "companion", ca: m.ca, cert: m.clientCert, key: m.clientKey });
+      const got: AnyMsg[] = [];
+      dev.setHandlers({ onMessage: (x) => got.push(x) });
+      const hb = new Sequencer().stamp({ type: "hb" });
+      comp.send(hb);
+      await waitFor(() => got.length === 1, WAIT, "hb over TLS");
+      expect(got[0]).toEqual(hb);
+      await comp.close();
+      await dev.close();
+      // Without the CA the server certificate is not trusted: a clear failure, never a silent plain link.
+      await expect(
+        MqttTransport.connect({ url: b.url, deviceId: "tlsdev", role: "companion", cert: m.clientCert, key: m.clientKey, connectTimeoutMs: 500 }),
+      ).rejects.toThrow(/mqtt mqtts:\/\/127\.0\.0\.1:\d+: TLS: .*(certificate|self.signed)/i);
     } finally {
       await b.close();
     }
