@@ -31,25 +31,33 @@ export function realIoRequired(): boolean {
   return process.env.REQUIRE_REAL_IO === "1";
 }
 
+export type RealIoPlan = { kind: "run" } | { kind: "fail"; message: string } | { kind: "skip"; reason: string };
+
+/** What to do with a suite that needs `tools`: run it, fail loudly (CI), or skip with a reason. */
+export function planRealIo(tools: readonly string[], required: boolean, has: (t: string) => boolean = hasTool): RealIoPlan {
+  const missing = tools.filter((t) => !has(t));
+  if (missing.length === 0) return { kind: "run" };
+  const list = missing.join(", ");
+  if (required) return { kind: "fail", message: `REQUIRE_REAL_IO=1 but ${list} not installed (searched PATH and ${EXTRA_DIRS.join(", ")})` };
+  return { kind: "skip", reason: `${list} not installed` };
+}
+
 /**
  * `describe(title, fn)` when every tool is installed. Otherwise: a failing test when REQUIRE_REAL_IO=1,
  * else a skipped suite whose title names the missing tools, plus one warning line.
  */
 export function describeIfTool(tools: readonly string[], title: string, fn: () => void): void {
-  const missing = tools.filter((t) => !hasTool(t));
-  if (missing.length === 0) {
+  const plan = planRealIo(tools, realIoRequired());
+  if (plan.kind === "run") {
     describe(title, fn);
-    return;
-  }
-  const list = missing.join(", ");
-  if (realIoRequired()) {
+  } else if (plan.kind === "fail") {
     describe(title, () => {
-      it(`requires ${list}`, () => {
-        throw new Error(`REQUIRE_REAL_IO=1 but ${list} not installed (searched PATH and ${EXTRA_DIRS.join(", ")})`);
+      it(`requires ${tools.join(", ")}`, () => {
+        throw new Error(plan.message);
       });
     });
-    return;
+  } else {
+    console.warn(`[real-io] skipping "${title}": ${plan.reason}`);
+    describe.skip(`${title} (skipped: ${plan.reason})`, fn);
   }
-  console.warn(`[real-io] skipping "${title}": ${list} not installed`);
-  describe.skip(`${title} (skipped: ${list} not installed)`, fn);
 }
