@@ -501,6 +501,9 @@ export const sessionMachine = setup({
             }),
           },
           on: {
+            // Already following the firmware: later causes change nothing (re-entering would re-send return).
+            SUPERVISOR: {},
+            DEVICE_FAULT: {},
             DEVICE_RETURN_DONE: "done",
             FOLLOW_TIMEOUT: { target: "#session.fault", actions: assign({ outcome: "fault", reason: "the device did not reach upright in time" }) },
             CMD_FAIL: {},

@@ -3,7 +3,7 @@
 import { VirtualClock, type TelemetryMsg } from "../../protocol/index.js";
 import { createEmbeddedSim, type SimDevice, type SimTruth } from "../../device-sim/index.js";
 import { DeviceLink } from "../../src/link/device-link.js";
-import { startSession, type SessionHandle, type SessionOptions, type SessionSnapshot, type SessionSummary } from "../../src/session/run-session.js";
+import { startSession, type SessionHandle, type SessionOptions, type SessionSnapshot } from "../../src/session/run-session.js";
 import type { Program } from "../../src/programs/schema.js";
 
 export interface Harness {
@@ -15,8 +15,8 @@ export interface Harness {
   truths: SimTruth[];
   samples: TelemetryMsg[];
   states: string[];
-  /** Runs virtual time until the session is over (or maxMs passes); returns its summary, if any. */
-  finish(maxMs?: number): SessionSummary | undefined;
+  /** Runs virtual time until the session is over (or maxMs passes); true when it is over. */
+  finish(maxMs?: number): boolean;
   /** Runs until the machine state string matches (or maxMs passes); true when it did. */
   runUntilState(re: RegExp, maxMs?: number): boolean;
   snapshot(): SessionSnapshot;
@@ -39,13 +39,12 @@ export function startHarness(program: Program, opts: { simConfig?: unknown; sess
   session.onUpdate((s) => {
     if (states[states.length - 1] !== s.state) states.push(s.state);
   });
-  let summary: SessionSummary | undefined;
-  void session.done.then((s) => (summary = s));
-  // `done` settles in a microtask; the machine's final state is visible synchronously.
-  const over = (): boolean => {
-    const p = session.snapshot().phase;
-    return p === "completed" || p === "aborted" || p === "fault" || p === "refused";
-  };
+  // `done` settles in a microtask; the END event is emitted synchronously when the machine finishes.
+  let ended = false;
+  session.onEvent((e) => {
+    if (e.code === "END") ended = true;
+  });
+  const over = (): boolean => ended;
   return {
     clock,
     device: sim.device,
@@ -56,17 +55,12 @@ export function startHarness(program: Program, opts: { simConfig?: unknown; sess
     samples,
     states,
     finish(maxMs = 3_600_000) {
-      clock.runUntil(over, maxMs);
-      return summary;
+      return clock.runUntil(over, maxMs);
     },
     runUntilState(re, maxMs = 600_000) {
-      return clock.runUntil(() => re.test(session.snapshot().state), maxMs);
+      return clock.runUntil(() => re.test(states[states.length - 1] ?? ""), maxMs);
     },
     snapshot: () => session.snapshot(),
   };
 }
 
-/** Lets `done` (a promise) settle after the machine has finished. */
-export async function settled(h: Harness): Promise<SessionSummary> {
-  return h.session.done;
-}

@@ -13,7 +13,7 @@ describe("built-in programs against the simulator", () => {
     it(`${name} completes within every limit and returns slowly`, async () => {
       const pulls = compileProgram(program).some((a) => a.kind === "force");
       const h = startHarness(program, { simConfig: { model: pulls ? "combo" : "table" } });
-      h.finish();
+      expect(h.finish()).toBe(true);
       const s = await h.session.done;
       expect(s.reason).toBe("program finished");
       expect(s.outcome).toBe("completed");

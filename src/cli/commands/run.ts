@@ -1,0 +1,253 @@
+// `invert run [program] --device URI [--json] [--speed N] [--profile NAME]`: runs one session to its end.
+// Plain timestamped progress lines on stderr (not with --json), the summary object on stdout with --json,
+// exit code 0 only when the session completed. Ctrl-C means "stop and return slowly": the command never
+// exits before the session has ended (upright, or handed to the firmware's own return).
+// The core is runCommand(), so a live terminal view, keys and recording can wrap it (RunExtensions).
+import type { Command } from "commander";
+import type { Program } from "../../programs/schema.js";
+import { getBuiltin } from "../../programs/library.js";
+import { openDevice, type DeviceConnection } from "../../link/connect.js";
+import { parseDeviceUri, redactDeviceUri } from "../../link/device-uri.js";
+import { startSession, type SessionEvent, type SessionHandle, type SessionSnapshot, type SessionSummary } from "../../session/run-session.js";
+import type { LimitSet } from "../../limits/limit-set.js";
+import { resolveProgram } from "./programs.js";
+
+export const EXIT = { completed: 0, aborted: 1, usage: 2, fault: 3, refused: 4 } as const;
+
+export interface RunOptions {
+  device?: string;
+  json?: boolean;
+  /** Simulator only; a string as typed on the command line, or a number. */
+  speed?: string | number;
+  profile?: string;
+  simConfig?: unknown;
+}
+
+export interface RunIO {
+  out(text: string): void;
+  err(text: string): void;
+  /** Registers an interrupt handler (Ctrl-C); returns its removal. Absent: no signal handling. */
+  onInterrupt?(cb: () => void): () => void;
+  now?(): Date;
+}
+
+export interface RunContext {
+  conn: DeviceConnection;
+  program: Program;
+  guest: boolean;
+}
+
+/** Hooks for richer front ends (TTY live view, keys, recording). */
+export interface RunExtensions {
+  /** Called once the session has started; may return a cleanup, run when it has ended. */
+  attach?(handle: SessionHandle, ctx: RunContext): void | (() => void | Promise<void>);
+  /** false: the caller shows progress itself, so no plain progress lines are printed. */
+  plainProgress?: boolean;
+  /** Soft limits from a profile (used when --profile is handled by the caller). */
+  profileLimits?: LimitSet;
+  /** The program to run, when the caller chose it (a profile's ramp-up step); overrides the argument. */
+  program?: Program;
+}
+
+export interface RunResult {
+  exitCode: number;
+  summary?: SessionSummary;
+}
+
+export class RunError extends Error {
+  override readonly name = "RunError";
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+  ) {
+    super(message);
+  }
+}
+
+function parseSpeed(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === "number" ? v : Number(v);
+  if ((typeof v === "string" && v.trim() === "") || !Number.isFinite(n) || n <= 0 || n > 1000) {
+    throw new RunError(`--speed: must be a number above 0 and at most 1000 (got "${v}")`);
+  }
+  return n;
+}
+
+function clockTime(d: Date): string {
+  return d.toISOString().slice(11, 19);
+}
+
+function fmtS(s: number): string {
+  const t = Math.max(0, Math.round(s));
+  return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, "0")}`;
+}
+
+function describe(s: SessionSnapshot): string {
+  const parts: string[] = [s.phase];
+  if (s.step) parts.push(`step ${s.step.index} ${s.step.label}`);
+  if (s.cycle) parts.push(`cycle ${s.cycle.k}/${s.cycle.n}`);
+  if (s.phase === "returning") parts.push(s.state.replace(/^returning\./, ""));
+  if (s.tilt !== undefined) parts.push(`tilt ${s.tilt.toFixed(1)}°`);
+  if (s.force !== undefined && (s.limits?.axes.traction ?? false)) parts.push(`force ${s.force.toFixed(0)} N`);
+  if (s.remainingS !== undefined) parts.push(`about ${fmtS(s.remainingS)} left`);
+  if (s.link.status !== "up") parts.push(`link ${s.link.status}`);
+  return parts.join(" | ");
+}
+
+/** Runs one session; never throws for session outcomes (only for bad input, as RunError). */
+export async function runCommand(programRef: string | undefined, opts: RunOptions, io: RunIO, ext: RunExtensions = {}): Promise<RunResult> {
+  const now = io.now ?? (() => new Date());
+  const deviceText = opts.device ?? "sim";
+  let uri;
+  try {
+    uri = parseDeviceUri(deviceText);
+  } catch (e) {
+    throw new RunError(`--device: ${(e as Error).message}`);
+  }
+  const speed = parseSpeed(opts.speed);
+  if (speed !== undefined && uri.kind !== "sim") {
+    throw new RunError(`--speed: only the simulator can run faster than real time; ${redactDeviceUri(uri)} is a real device`);
+  }
+  if (opts.profile !== undefined && ext.profileLimits === undefined) {
+    throw new RunError("--profile: profiles are not supported by this build of `invert run`");
+  }
+  let program: Program;
+  let guest = false;
+  if (ext.program) program = ext.program;
+  else if (programRef === undefined) {
+    program = getBuiltin("beginner")!;
+    guest = true;
+    io.err("invert: guest beginner session (no program or profile given): the built-in beginner program, about 20° for 1.5 min\n");
+  } else {
+    try {
+      program = resolveProgram(programRef);
+    } catch (e) {
+      throw new RunError((e as Error).message);
+    }
+  }
+
+  const plain = !opts.json && ext.plainProgress !== false;
+  const say = (line: string): void => {
+    if (plain) io.err(`[${clockTime(now())}] ${line}\n`);
+  };
+  say(`connecting to ${redactDeviceUri(uri)}${speed && speed !== 1 ? ` (simulator at ${speed}x)` : ""}`);
+  let conn: DeviceConnection;
+  try {
+    conn = await openDevice(deviceText, { ...(speed !== undefined ? { speed } : {}), ...(opts.simConfig !== undefined ? { simConfig: opts.simConfig } : {}) });
+  } catch (e) {
+    throw new RunError((e as Error).message, EXIT.fault);
+  }
+
+  const handle = startSession({ link: conn.link, clock: conn.clock, program, ...(ext.profileLimits ? { profileLimits: ext.profileLimits } : {}) });
+  let lastLine = "";
+  let lastAt = -Infinity;
+  const offUpdate = handle.onUpdate((s) => {
+    const key = `${s.phase}|${s.state}|${s.step?.index}|${s.cycle?.k}|${s.link.status}`;
+    // A line on every change of phase, step, cycle or link, and a heartbeat line every 30 s of session time.
+    if (key !== lastLine || s.elapsedS - lastAt >= 30) {
+      lastLine = key;
+      lastAt = s.elapsedS;
+      say(`+${s.elapsedS.toFixed(1)}s ${describe(s)}`);
+    }
+  });
+  const offEvent = handle.onEvent((e: SessionEvent) => {
+    if (e.code === "END") return;
+    say(`+${e.atS.toFixed(1)}s ${e.source === "device" ? "device " : ""}${e.kind}: ${e.code} ${e.message}`);
+  });
+  let interrupts = 0;
+  const offInterrupt = io.onInterrupt?.(() => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.err("\ninvert: stopping: returning slowly to upright (the command ends when the return is done)\n");
+      handle.stop();
+    } else {
+      io.err("invert: still returning slowly; the command ends once the table is upright or the device's own return has taken over\n");
+      handle.stop();
+    }
+  });
+  const cleanup = ext.attach?.(handle, { conn, program, guest });
+
+  const summary = await handle.done;
+  offUpdate();
+  offEvent();
+  offInterrupt?.();
+  if (typeof cleanup === "function") await cleanup();
+  await conn.close();
+
+  const exitCode = EXIT[summary.outcome];
+  if (opts.json) {
+    io.out(`${JSON.stringify({ ...summary, device: redactDeviceUri(uri), ...(speed !== undefined ? { speed } : {}), guest }, null, 2)}\n`);
+  } else if (plain) {
+    const s = summary;
+    say(
+      `session ${s.outcome}${s.reason && s.outcome !== "completed" ? ` (${s.reason})` : ""}: ${s.program}, ${fmtS(s.durationS)}, ` +
+        `max ${s.maxAngle.toFixed(1)}°, max speed ${s.maxSpeed.toFixed(1)}°/s${s.maxForce > 0 ? `, max force ${s.maxForce.toFixed(0)} N` : ""}` +
+        `${s.discomfort ? ", discomfort reported" : ""}`,
+    );
+  }
+  return { exitCode, summary };
+}
+
+function processIO(): RunIO {
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    onInterrupt(cb) {
+      process.on("SIGINT", cb);
+      process.on("SIGTERM", cb);
+      return () => {
+        process.off("SIGINT", cb);
+        process.off("SIGTERM", cb);
+      };
+    },
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command("run")
+    .description("Run a session on a device (default: the embedded simulator) and return slowly at the end")
+    .argument("[program]", "built-in program name or a .yaml/.json file (default: the guest beginner session)")
+    .option("-d, --device <uri>", "sim | serial:/dev/ttyUSB0[?baud=115200] | mqtt://[user:pass@]host:port/<deviceId> | mqtts://...", "sim")
+    .option("--json", "print the session summary as JSON on stdout (no progress lines)")
+    .option("--speed <n>", "simulator only: run N times faster than real time")
+    .option("--profile <name>", "run for a user profile (ramp-up and soft limits)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  invert run --speed 50                      guest beginner session on the embedded simulator, 50x
+  invert run oscillation --speed 20 --json   summary as JSON on stdout
+  invert run beginner --device serial:/dev/ttyUSB0
+  invert run my-program.yaml --device mqtt://broker.local:1883/table-1
+
+Ctrl-C stops the session and returns slowly; the command ends once the table is upright.
+Exit codes: 0 completed, 1 aborted (stop, discomfort, safety), 2 bad input, 3 device fault or lost link, 4 refused before motion.`,
+    )
+    .action(async (programRef: string | undefined, o: { device: string; json?: boolean; speed?: string; profile?: string }) => {
+      const io = processIO();
+      const ext = o.profile === undefined ? {} : await profileExtensions(o.profile, programRef, o.device, io);
+      const r = await runCommand(programRef, { device: o.device, json: o.json === true, speed: o.speed, profile: o.profile }, io, ext);
+      process.exitCode = r.exitCode;
+    });
+}
+
+/** --profile: the profile's ramp-up step or its cap on the given program, its soft limits, and recording. */
+async function profileExtensions(name: string, programRef: string | undefined, device: string, io: RunIO): Promise<RunExtensions> {
+  const { openProfileSession } = await import("../../users/session-setup.js");
+  let ps: ReturnType<typeof openProfileSession>;
+  try {
+    ps = openProfileSession(name, programRef === undefined ? undefined : resolveProgram(programRef), { device });
+  } catch (e) {
+    throw new RunError(`--profile: ${(e as Error).message}`, EXIT.refused);
+  }
+  io.err(`invert: ${ps.explanation}\n`);
+  return {
+    program: ps.program,
+    profileLimits: ps.profileLimits,
+    attach(handle, ctx) {
+      ps.record(handle, { clock: ctx.conn.clock, onError: (line) => io.err(`invert: recording: ${line}\n`) });
+      return () => ps.close();
+    },
+  };
+}
