@@ -8,11 +8,11 @@ export const TILT_MAX_DEG = 90;
 
 export const LimitSetSchema = z
   .strictObject({
-    tiltMin: z.number().min(TILT_MIN_DEG).max(TILT_MAX_DEG).optional(),
-    tiltMax: z.number().min(TILT_MIN_DEG).max(TILT_MAX_DEG).optional(),
-    speedMax: z.number().positive().max(90).optional(),
-    forceMax: z.number().min(0).max(5000).optional(),
-    rateMax: z.number().positive().max(1000).optional(),
+    tiltMin: z.number().min(TILT_MIN_DEG).max(TILT_MAX_DEG).optional().describe("Lowest tilt, degrees"),
+    tiltMax: z.number().min(TILT_MIN_DEG).max(TILT_MAX_DEG).optional().describe("Highest tilt (most head-down), degrees"),
+    speedMax: z.number().positive().max(90).optional().describe("Fastest tilt speed, degrees/s"),
+    forceMax: z.number().min(0).max(5000).optional().describe("Strongest traction force, newtons"),
+    rateMax: z.number().positive().max(1000).optional().describe("Fastest force change, newtons/s"),
   })
   .refine((l) => l.tiltMin === undefined || l.tiltMax === undefined || l.tiltMin <= l.tiltMax, {
     message: "must not be above tiltMax",

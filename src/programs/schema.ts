@@ -25,63 +25,84 @@ const speed = z.number().positive().max(90);
 const seconds = z.number().positive().max(3600);
 const dwell = z.number().min(0).max(600);
 const cycles = z.number().int().min(1).max(100);
-const label = z.string().min(1).max(60).optional();
+// Descriptions feed programs/program.schema.json, so editors can explain each field while a user types.
+const label = z.string().min(1).max(60).optional().describe("Text shown in the live view for this step");
 
-export const RampStep = z.strictObject({ type: z.literal("ramp"), label, to: angle, speed });
-export const HoldStep = z.strictObject({ type: z.literal("hold"), label, seconds });
-export const PumpStep = z.strictObject({
-  type: z.literal("pump"),
-  label,
-  from: angle,
-  to: angle,
-  cycles,
-  /** Seconds at each end; dwellLow/dwellHigh (at the lower/higher angle) override it. */
-  dwell: dwell.default(0),
-  dwellLow: dwell.optional(),
-  dwellHigh: dwell.optional(),
-  speed,
-});
-export const Progression = z.strictObject({
-  /** progressive: climbs to the target in `steps` equal steps before cycling; regressive: descends in
-   * `steps` equal steps after the cycles; both: the two. */
-  mode: z.enum(["progressive", "regressive", "both"]),
-  steps: z.number().int().min(2).max(20),
-  /** Seconds at each intermediate step; defaults to the step's holdS. */
-  stepHoldS: z.number().positive().max(600).optional(),
-});
-export const TractionStep = z.strictObject({
-  type: z.literal("traction"),
-  label,
-  target: z.number().positive().max(5000),
-  restPct: z.number().min(0).max(100).default(DEFAULT_REST_PCT),
-  holdS: seconds,
-  restS: z.number().min(0).max(3600),
-  cycles,
-  rate: z.number().positive().max(1000),
-  progression: Progression.optional(),
-});
-export const RestStep = z.strictObject({
-  type: z.literal("rest"),
-  label,
-  seconds,
-  /** Where to rest; defaults to horizontal (0) when the program moves the table, and to "stay put" on a
-   * stretcher-only program, where there is no table to move. */
-  angle: angle.optional(),
-  speed: speed.default(DEFAULT_REST_SPEED),
-});
-export const ReturnStep = z.strictObject({ type: z.literal("return"), label });
+export const RampStep = z
+  .strictObject({
+    type: z.literal("ramp"),
+    label,
+    to: angle.describe("Target tilt, degrees (0 = horizontal, positive = head-down, -80 = upright)"),
+    speed: speed.describe("Cruise speed, degrees/s (acceleration is the device's)"),
+  })
+  .describe("Tilt smoothly to an angle");
+export const HoldStep = z
+  .strictObject({ type: z.literal("hold"), label, seconds: seconds.describe("How long to stay, seconds") })
+  .describe("Stay where the table and harness are");
+export const PumpStep = z
+  .strictObject({
+    type: z.literal("pump"),
+    label,
+    from: angle.describe("Start and end angle of each cycle, degrees (the table moves here first)"),
+    to: angle.describe("Other end of each cycle, degrees"),
+    cycles: cycles.describe("Number of from -> to -> from cycles"),
+    dwell: dwell.default(0).describe("Seconds at each end (default 0)"),
+    dwellLow: dwell.optional().describe("Seconds at the lower angle (overrides dwell)"),
+    dwellHigh: dwell.optional().describe("Seconds at the higher angle (overrides dwell)"),
+    speed: speed.describe("Cruise speed, degrees/s"),
+  })
+  .describe("Rock between two angles: oscillation and intermittent inversion");
+export const Progression = z
+  .strictObject({
+    mode: z
+      .enum(["progressive", "regressive", "both"])
+      .describe("progressive: climb to the target in equal steps before cycling; regressive: descend in equal steps after; both"),
+    steps: z.number().int().min(2).max(20).describe("Number of equal steps between 0 and the target"),
+    stepHoldS: z.number().positive().max(600).optional().describe("Seconds at each intermediate step (default holdS)"),
+  })
+  .describe("Triton-style progressive/regressive steps");
+export const TractionStep = z
+  .strictObject({
+    type: z.literal("traction"),
+    label,
+    target: z.number().positive().max(5000).describe("Pull force during the hold, newtons"),
+    restPct: z.number().min(0).max(100).default(DEFAULT_REST_PCT).describe("Rest force as % of the target (default 50, as the Triton)"),
+    holdS: seconds.describe("Seconds at the target force in each cycle"),
+    restS: z.number().min(0).max(3600).describe("Seconds at the rest force in each cycle"),
+    cycles: cycles.describe("Number of hold/rest cycles"),
+    rate: z.number().positive().max(1000).describe("Force change rate, newtons/s (also for the final release)"),
+    progression: Progression.optional(),
+  })
+  .describe("Intermittent traction: pull, hold, ease to the rest force, rest; release gradually at the end");
+export const RestStep = z
+  .strictObject({
+    type: z.literal("rest"),
+    label,
+    seconds: seconds.describe("How long to rest, seconds"),
+    // Where to rest: horizontal by default when the program has moved the table; on a stretcher-only
+    // program there is no table to move, so a rest is then only a pause.
+    angle: angle.optional().describe("Rest angle, degrees (default 0 = horizontal, if the program moves the table)"),
+    speed: speed.default(DEFAULT_REST_SPEED).describe(`Speed of the move to the rest angle, degrees/s (default ${DEFAULT_REST_SPEED})`),
+  })
+  .describe("Rest at an angle, horizontal by default");
+export const ReturnStep = z
+  .strictObject({ type: z.literal("return"), label })
+  .describe("The slow return; it always runs at the end, so this step only makes it visible (last step only)");
 
 export const StepSchema = z.discriminatedUnion("type", [RampStep, HoldStep, PumpStep, TractionStep, RestStep, ReturnStep]);
 
 export const ProgramSchema = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be letters, digits, '.', '_' or '-' (at most 64)"),
-    description: z.string().max(1000).default(""),
-    /** Citation for where the program's shape comes from (DOMAIN.md section for the built-ins). */
-    source: z.string().max(500).optional(),
-    /** The program's own limits: the third limit source, next to the device's and the user's. */
-    limits: LimitSetSchema.optional(),
-    steps: z.array(StepSchema).min(1).max(500),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be letters, digits, '.', '_' or '-' (at most 64)")
+      .describe("Program name, as typed on the command line"),
+    description: z.string().max(1000).default("").describe("What the session does, in a sentence"),
+    source: z.string().max(500).optional().describe("Where the program's shape comes from (a citation)"),
+    limits: LimitSetSchema.optional().describe(
+      "The program's own limits; a session uses the strictest of these, the user's profile and the device's hard limits",
+    ),
+    steps: z.array(StepSchema).min(1).max(500).describe("What the session does, in order"),
   })
   .superRefine((p, ctx) => {
     p.steps.forEach((s, i) => {
@@ -92,7 +113,11 @@ export const ProgramSchema = z
         ctx.addIssue({ code: "custom", path: ["steps", i, "to"], message: `must differ from "from" (both are ${s.to})` });
       }
     });
-  });
+    if (p.steps.every((s) => s.type === "return")) {
+      ctx.addIssue({ code: "custom", path: ["steps"], message: "must have a step besides return" });
+    }
+  })
+  .describe("An invert session program");
 
 export type Program = z.output<typeof ProgramSchema>;
 /** A program as written in a file, before defaults are filled in. */

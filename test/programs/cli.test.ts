@@ -1,11 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { registerWith } from "../../src/cli/commands/programs.js";
+import { programJsonSchemaText } from "../../src/programs/json-schema.js";
 import { BUILTIN_PROGRAMS } from "../../src/programs/library.js";
 import { loadProgramFile } from "../../src/programs/schema.js";
 
@@ -134,5 +135,11 @@ describe("the installed command", () => {
     const ok = spawnSync(process.execPath, [join(root, "bin", "invert.js"), "programs", "validate", join(examples, "my-first-program.yaml")], { encoding: "utf8", timeout: 30_000 });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^valid: my-first-program, 5 steps, [\d.]+ min, max 30 deg\n$/);
+  });
+});
+
+describe("programs/program.schema.json", () => {
+  it("is the current JSON Schema of the program format (regenerate with src/programs/json-schema.ts)", () => {
+    expect(readFileSync(join(root, "programs", "program.schema.json"), "utf8")).toBe(programJsonSchemaText());
   });
 });

@@ -36,6 +36,7 @@ describe("parseProgram: invalid programs name step, type, field and reason", () 
     { what: "return before the end", steps: [{ type: "return" }, ok], line: "step 1 (return): must be the last step" },
     { what: "negative dwell", steps: [{ type: "pump", from: 0, to: 30, cycles: 1, speed: 3, dwellLow: -1 }], line: "step 1 (pump).dwellLow: must be at least 0 (got -1)" },
     { what: "infinite hold", steps: [{ type: "hold", seconds: Infinity }], line: "step 1 (hold).seconds: must be a number (got Infinity)" },
+    { what: "only a return", steps: [{ type: "return" }], line: 'program "x": steps: must have a step besides return' },
     { what: "no steps", steps: [], line: 'program "x": steps: must have at least 1 item' },
   ];
   for (const c of cases) {
