@@ -6,7 +6,7 @@
 // the session machine and by the firmware on its own if the link is lost. So `return` is implicit at the
 // end of every program; an explicit `return` step is allowed only as the last step, to make that visible
 // in the file, and compiles to nothing.
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
@@ -139,6 +139,8 @@ export function parseProgram(input: unknown, source?: string): Program {
   throw new ProgramError(source ? `${source}: ${line}` : line, problems, source);
 }
 
+export const MAX_PROGRAM_FILE_BYTES = 1024 * 1024;
+
 /** Reads a .json, .yaml or .yml program file; any failure is one line naming the file (and line). */
 export function loadProgramFile(path: string): Program {
   const ext = extname(path).toLowerCase();
@@ -147,8 +149,12 @@ export function loadProgramFile(path: string): Program {
   }
   let text: string;
   try {
+    // A program is a few kilobytes; refusing huge files keeps a wrong path from eating memory.
+    const size = statSync(path).size;
+    if (size > MAX_PROGRAM_FILE_BYTES) throw new ProgramError(`${path}: too large for a program (${size} bytes, at most ${MAX_PROGRAM_FILE_BYTES})`, [], path);
     text = readFileSync(path, "utf8");
   } catch (err) {
+    if (err instanceof ProgramError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
     throw new ProgramError(`${path}: cannot read: ${why}`, [], path);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadProgramFile, parseProgram, ProgramError } from "../../src/programs/schema.js";
+import { loadProgramFile, MAX_PROGRAM_FILE_BYTES, parseProgram, ProgramError } from "../../src/programs/schema.js";
 
 function errorOf(input: unknown, source?: string): ProgramError {
   try {
@@ -155,6 +155,11 @@ describe("loadProgramFile", () => {
     mkdirSync(join(dir, "d.yaml"));
     expect(() => loadProgramFile(join(dir, "d.yaml"))).toThrow(/d\.yaml: cannot read: is a directory$/);
     expect(() => loadProgramFile(write("p.txt", "x"))).toThrow(/p\.txt: unsupported file type ".txt"/);
+  });
+
+  it("a file too large to be a program is refused before it is read", () => {
+    const big = write("big.yaml", `# ${"x".repeat(MAX_PROGRAM_FILE_BYTES)}\n`);
+    expect(() => loadProgramFile(big)).toThrow(/big\.yaml: too large for a program \(\d+ bytes, at most 1048576\)$/);
   });
 
   it("an empty YAML file is refused, not crashed on", () => {
