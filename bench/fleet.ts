@@ -135,7 +135,9 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
         }
       }
     });
-    bridge = spawn(process.execPath, [join(ROOT, "bin/invert.js"), "bridge", "--config", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+    // FLEET_BRIDGE_NODE_ARGS (e.g. "--cpu-prof") profiles the bridge process.
+    const nodeArgs = (process.env.FLEET_BRIDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    bridge = spawn(process.execPath, [...nodeArgs, join(ROOT, "bin/invert.js"), "bridge", "--config", cfg], { stdio: ["ignore", "ignore", "pipe"] });
     let bridgeLog = "";
     bridge.stderr?.setEncoding("utf8");
     bridge.stderr?.on("data", (s: string) => {
@@ -223,7 +225,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
   } finally {
     if (bridge && bridge.exitCode === null) {
       const exited = new Promise((r) => bridge!.once("exit", r));
-      bridge.kill("SIGKILL");
+      bridge.kill(process.env.FLEET_BRIDGE_NODE_ARGS ? "SIGINT" : "SIGKILL");
       await exited;
     }
     for (const s of sims) s.stop();
