@@ -106,6 +106,31 @@ describe("crash leftovers", () => {
 });
 
 describe("unwritable directory", () => {
+  const readOnlyMedium = (f: string, o: Database.Options) => {
+    if (!o.readonly) throw Object.assign(new Error("attempt to write a readonly database"), { code: "SQLITE_READONLY" });
+    return new Database(f, o);
+  };
+
+  it("falls back to read-only when the database cannot be written, keeping history readable", () => {
+    const dir = tempDir();
+    const w = openStore(dir);
+    w.profiles.create({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 60 });
+    w.sessions.begin({ kind: "program", programName: "left-open", program: {} });
+    w.close();
+    const ro = openStore(dir, { openDb: readOnlyMedium });
+    expect(ro.readonlyReason).toMatch(/not writable \(attempt to write a readonly database\); opened read-only/);
+    expect(ro.profiles.get("ann").weightKg).toBe(70);
+    // Nothing could be closed as aborted on a read-only medium; the next writable open does it.
+    expect(ro.recoveredSessions).toBe(0);
+    expect(() => ro.sessions.begin({ kind: "program", programName: "x", program: {} })).toThrow(/readonly/);
+    ro.close();
+    expect(openStore(dir).recoveredSessions).toBe(1);
+  });
+
+  it("still refuses a missing database it cannot create", () => {
+    expect(() => openStore(tempDir(), { openDb: readOnlyMedium })).toThrow(/^cannot open .*attempt to write a readonly database/);
+  });
+
   it.skipIf(process.getuid?.() === 0)("reports a clear error for a directory it cannot create a database in", () => {
     const dir = tempDir();
     chmodSync(dir, 0o500);

@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../protocol/index.js";
 import { getBuiltin } from "../../src/programs/library.js";
@@ -88,6 +89,35 @@ describe("preparing a profile session", () => {
     const raised = prepareProfileSession(store, "ann", builtin("oscillation"), NOW);
     expect(raised.profileLimits.tiltMax).toBe(60);
     store.close();
+  });
+
+  it("on a read-only store still computes the step, and the session goes on unrecorded with one error line", async () => {
+    const dir = tempDir();
+    const seed = openStore(dir, { now: () => NOW });
+    createProfile(seed, { name: "ann", weightKg: 70, heightCm: 170 }, { conditions: [] });
+    seed.close();
+    const ro = openStore(dir, {
+      now: () => NOW,
+      openDb: (f, o) => {
+        if (!o.readonly) throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR" });
+        return new Database(f, o);
+      },
+    });
+    const ps = openProfileSession("ann", undefined, { now: NOW, store: ro });
+    const errors: string[] = [];
+    const fake = new FakeSession();
+    const clock = new VirtualClock();
+    const rec = ps.record(fake, { clock, onError: (l) => errors.push(l) });
+    for (let i = 0; i < 30; i++) {
+      clock.advance(100);
+      fake.sample(clock.now(), -80 + i);
+    }
+    fake.finish({ outcome: "completed" });
+    await ps.close();
+    expect(rec.failed).toBe(true);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/session history not recorded \(SQLITE_READONLY/);
+    ro.close();
   });
 
   it("never stores a device password in the history", () => {
