@@ -135,6 +135,26 @@ describe("session recorder", () => {
     store.close();
   });
 
+  it("on a really full database (SQLite's own SQLITE_FULL) keeps what fitted and reports once", async () => {
+    const clock = new VirtualClock();
+    const store = openStore(tempDir());
+    const errors: string[] = [];
+    const fake = new FakeSession();
+    const rec = attachRecorder(store, fake, META, { clock, onError: (l) => errors.push(l) });
+    // The database may grow by a few pages only: the engine itself runs out of space.
+    const pages = store.db.pragma("page_count", { simple: true }) as number;
+    store.db.pragma(`max_page_count = ${pages + 3}`);
+    expect(() => feed(clock, fake, 600)).not.toThrow();
+    fake.finish({ outcome: "completed" });
+    await expect(rec.finished).resolves.toBeUndefined();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/SQLITE_FULL/);
+    const kept = count(store, rec.sessionId!);
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(6000);
+    store.close();
+  });
+
   it("on a read-only database reports once and the session goes on", async () => {
     const dir = tempDir();
     openStore(dir).close();
