@@ -1,7 +1,8 @@
 // The `invert` command line. Each command lives in its own module under commands/ and registers itself
 // here; errors are one clear line (stack traces only with --verbose).
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { VERSION } from "./version.js";
+import { EXIT, EXIT_CODE_HELP, errorLine, exitCodeFor } from "./exit-codes.js";
 import * as history from "./commands/history.js";
 import * as profile from "./commands/profile.js";
 import * as programs from "./commands/programs.js";
@@ -16,15 +17,39 @@ program
   .description("Companion for motorized inversion tables and back stretchers: safe decompression sessions over serial or MQTT.")
   .version(VERSION, "-V, --version")
   .option("--verbose", "print stack traces on errors")
-  .showHelpAfterError("(run with --help for usage)");
+  .showHelpAfterError("(run with --help for usage)")
+  // Commander's own errors (unknown flag, missing argument) become exceptions, so they get our exit
+  // code 2 and the same one-line shape as every other error.
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(`invert: ${str.replace(/^error: /, "")}`) })
+  .addHelpText(
+    "after",
+    `
+Examples:
+  invert run --speed 50                       a guest beginner session on the embedded simulator, 50x
+  invert programs list                        the built-in programs
+  invert profile create ann --weight 68 --height 170 --no-contraindications
+  invert run --profile ann --speed 50         ann's next ramp-up session
+  invert history                              recorded sessions
+  invert report last --out session.svg        chart of the last one
+  invert sim --serial /tmp/ttyB               a simulated device on a serial port
+  invert run --device serial:/tmp/ttyA        a session over that port
+
+Run \`invert <command> --help\` for each command's options and examples.
+
+${EXIT_CODE_HELP}`,
+  );
 
 // Command modules: each exports `register(program)`.
 const modules: { register(p: Command): void }[] = [profile, history, report, programs, bridge, sim, run];
 for (const m of modules) m.register(program);
 
 await program.parseAsync(process.argv).catch((err: unknown) => {
-  const verbose = process.argv.includes("--verbose");
-  const msg = err instanceof Error ? (verbose ? err.stack ?? err.message : err.message) : String(err);
-  process.stderr.write(`invert: ${msg}\n`);
-  process.exitCode = typeof (err as { exitCode?: unknown }).exitCode === "number" ? (err as { exitCode: number }).exitCode : 1;
+  if (err instanceof CommanderError) {
+    // Help and --version end through here with code 0; commander has already printed any error line.
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return;
+  }
+  process.stderr.write(errorLine(err, process.argv.includes("--verbose")));
+  process.exitCode = exitCodeFor(err);
 });

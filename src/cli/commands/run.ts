@@ -12,7 +12,11 @@ import { startSession, type SessionEvent, type SessionHandle, type SessionSnapsh
 import type { LimitSet } from "../../limits/limit-set.js";
 import { resolveProgram } from "./programs.js";
 
-export const EXIT = { completed: 0, aborted: 1, usage: 2, fault: 3, refused: 4 } as const;
+import { EXIT as CODES, EXIT_CODE_HELP } from "../exit-codes.js";
+import { createFrontEnd } from "../live/front-end.js";
+
+/** Session outcome -> exit code; the codes themselves are documented in src/cli/exit-codes.ts. */
+export const EXIT = { completed: CODES.ok, aborted: CODES.notCompleted, usage: CODES.usage, fault: CODES.device, refused: CODES.refused } as const;
 
 export interface RunOptions {
   device?: string;
@@ -126,7 +130,8 @@ export async function runCommand(programRef: string | undefined, opts: RunOption
     }
   }
 
-  const plain = !opts.json && ext.plainProgress !== false;
+  // With --json the progress lines still go to stderr; stdout carries only the summary object.
+  const plain = ext.plainProgress !== false;
   const say = (line: string): void => {
     if (plain) io.err(`[${clockTime(now())}] ${line}\n`);
   };
@@ -221,14 +226,27 @@ Examples:
   invert run beginner --device serial:/dev/ttyUSB0
   invert run my-program.yaml --device mqtt://broker.local:1883/table-1
 
-Ctrl-C stops the session and returns slowly; the command ends once the table is upright.
-Exit codes: 0 completed, 1 aborted (stop, discomfort, safety), 2 bad input, 3 device fault or lost link, 4 refused before motion.`,
+  invert run --profile ann --speed 50        ann's next ramp-up step (see \`invert profile --help\`)
+
+Without --device, the session runs on the embedded simulator, in this process. --speed is refused
+for real devices. Without a program or profile, a guest beginner session runs (about 20°, 1.5 min).
+
+On a terminal: a live view (angle against the limits, phase, step, cycle, time left, link) and keys:
+  space  pause / resume          s  stop and return slowly
+  p      discomfort (pain): stop at once and return slowly, recorded; d  the same for dizziness
+  Ctrl-C stop and return slowly; the command ends only once the table is upright (or the
+         device's own return has taken over); pressing it again does not cut the return short.
+Piped or in CI: plain timestamped lines on stderr. --json: the summary object alone on stdout.
+
+${EXIT_CODE_HELP}`,
     )
     .action(async (programRef: string | undefined, o: { device: string; json?: boolean; speed?: string; profile?: string }) => {
-      const io = processIO();
+      // Live view on a terminal, keys when stdin is one, plain lines otherwise (src/cli/live/).
+      const fe = createFrontEnd(processIO(), { json: o.json === true, speed: o.speed === undefined ? undefined : Number(o.speed), stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+      const io = fe.io;
       const ext = o.profile === undefined ? {} : await profileExtensions(o.profile, programRef, o.device, io);
-      const r = await runCommand(programRef, { device: o.device, json: o.json === true, speed: o.speed, profile: o.profile }, io, ext);
-      process.exitCode = r.exitCode;
+      const r = await runCommand(programRef, { device: o.device, json: o.json === true, speed: o.speed, profile: o.profile }, io, fe.extend(ext));
+      process.exitCode = fe.interrupted() && r.exitCode !== EXIT.completed ? CODES.interrupted : r.exitCode;
     });
 }
 
