@@ -24,18 +24,45 @@ export interface SerialBytePort extends BytePort {
   readonly droppedWrites: number;
 }
 
-/** Opens `path`; rejects with one clear line naming the path when it cannot be opened. */
+/** A serial failure with an errno-style `code` (the native binding gives only a message). */
+export class SerialError extends Error {
+  override name = "SerialError";
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const ERRNO_BY_TEXT: [RegExp, string][] = [
+  [/no such file or directory/i, "ENOENT"],
+  [/permission denied/i, "EACCES"],
+  [/resource busy|cannot lock port/i, "EBUSY"],
+  [/inappropriate ioctl/i, "ENOTTY"],
+  [/input\/output error/i, "EIO"],
+];
+
+function serialError(path: string, what: string, err: Error): SerialError {
+  const code = (err as { code?: unknown }).code;
+  const errno = typeof code === "string" ? code : (ERRNO_BY_TEXT.find(([re]) => re.test(err.message))?.[1] ?? "EIO");
+  // The binding's text repeats the path ("..., cannot open /dev/x"); the prefix already names it.
+  const text = err.message.replace(/^Error: /, "").replace(/, cannot open .*$/, "");
+  return new SerialError(`serial ${path}: ${what}${text}`, errno);
+}
+
+/** Opens `path`; rejects with one clear line naming the path (and an errno `code`) when it cannot be opened. */
 export function openSerialPort(path: string, opts: SerialOptions = {}): Promise<SerialBytePort> {
   const baudRate = opts.baud ?? DEFAULT_BAUD;
   if (!Number.isInteger(baudRate) || baudRate <= 0) {
-    return Promise.reject(new Error(`serial ${path}: baud must be a positive integer, got ${opts.baud}`));
+    return Promise.reject(new SerialError(`serial ${path}: baud must be a positive integer, got ${opts.baud}`, "EINVAL"));
   }
   const maxQueued = opts.maxQueuedBytes ?? 64 * 1024;
   return new Promise((resolve, reject) => {
     const sp = new SerialPort({ path, baudRate, autoOpen: false });
     sp.open((err) => {
       if (err) {
-        reject(new Error(`serial ${path}: cannot open: ${err.message}`));
+        reject(serialError(path, "cannot open: ", err));
         return;
       }
       resolve(wrap(sp, path, maxQueued));
@@ -59,11 +86,11 @@ function wrap(sp: SerialPort, path: string, maxQueued: number): SerialBytePort {
   sp.on("data", (chunk: Buffer) => dataCb(chunk));
   sp.on("error", (err: Error) => {
     // An error on an open port (unplugged cable, EIO) is fatal for the link: report it once, via close.
-    lastError = new Error(`serial ${path}: ${err.message}`);
+    lastError = serialError(path, "", err);
     if (sp.isOpen) sp.close(() => finish(lastError));
     else finish(lastError);
   });
-  sp.on("close", (err?: Error | null) => finish(err ? new Error(`serial ${path}: ${err.message}`) : lastError));
+  sp.on("close", (err?: Error | null) => finish(err ? serialError(path, "", err) : lastError));
 
   return {
     path,

@@ -95,6 +95,10 @@ describeIfTool(["socat"], "serial transport over socat ptys", () => {
   });
 
   it("rejects a missing device path with a clear message", async () => {
-    await expect(openSerialPort("/dev/does-not-exist-invert")).rejects.toThrow(/serial \/dev\/does-not-exist-invert: cannot open/);
+    await expect(openSerialPort("/dev/does-not-exist-invert")).rejects.toMatchObject({
+      message: expect.stringMatching(/^serial \/dev\/does-not-exist-invert: cannot open: No such file or directory/),
+      code: "ENOENT",
+    });
+    await expect(openSerialPort("/dev/null", { baud: 0 })).rejects.toMatchObject({ code: "EINVAL" });
   });
 });
