@@ -40,6 +40,21 @@ export interface MqttTransportOptions {
 
 export type LinkState = "connected" | "disconnected";
 
+/**
+ * A connection failure with an errno-style `code`: the socket's own (ECONNREFUSED, ENOTFOUND, ...),
+ * EACCES for refused credentials, EPROTO for an untrusted certificate, ETIMEDOUT otherwise; EINVAL for
+ * bad options.
+ */
+export class MqttError extends Error {
+  override name = "MqttError";
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The payload a transport would publish for `msg`, and where (exported for the docs generator and tests). */
 export function mqttPublication(msg: AnyMsg, deviceId: string, root = DEFAULT_ROOT) {
   const channel = channelFor(msg.type);
@@ -91,12 +106,12 @@ export class MqttTransport implements MessageTransport {
   static connect(opts: MqttTransportOptions): Promise<MqttTransport> {
     const root = opts.root ?? DEFAULT_ROOT;
     if (!isValidDeviceId(opts.deviceId)) {
-      return Promise.reject(new Error(`mqtt: deviceId "${opts.deviceId}" must be 1-64 of A-Z a-z 0-9 _ -`));
+      return Promise.reject(new MqttError(`mqtt: deviceId "${opts.deviceId}" must be 1-64 of A-Z a-z 0-9 _ -`, "EINVAL"));
     }
     if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(root)) {
-      return Promise.reject(new Error(`mqtt: root "${root}" must be topic levels of A-Z a-z 0-9 _ -`));
+      return Promise.reject(new MqttError(`mqtt: root "${root}" must be topic levels of A-Z a-z 0-9 _ -`, "EINVAL"));
     }
-    if (!/^mqtts?:\/\//.test(opts.url)) return Promise.reject(new Error(`mqtt: url "${opts.url}" must start with mqtt:// or mqtts://`));
+    if (!/^mqtts?:\/\//.test(opts.url)) return Promise.reject(new MqttError(`mqtt: url "${opts.url}" must start with mqtt:// or mqtts://`, "EINVAL"));
     const copts: IClientOptions = {
       protocolVersion: 4,
       clean: true,
@@ -123,14 +138,14 @@ export class MqttTransport implements MessageTransport {
     const timeoutMs = (opts.connectTimeoutMs ?? 10_000) + 1000;
     return new Promise((resolve, reject) => {
       let settled = false;
-      const fail = (why: string): void => {
+      const fail = (why: string, code: string): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         t.linkCbs.delete(onLink);
-        void t.shutdown(false).then(() => reject(new Error(`mqtt ${redact(opts.url)}: ${why}`)));
+        void t.shutdown(false).then(() => reject(new MqttError(`mqtt ${redact(opts.url)}: ${why}`, code)));
       };
-      const timer = setTimeout(() => fail(`no connection within ${timeoutMs} ms (${t.lastError ?? "no answer"})`), timeoutMs);
+      const timer = setTimeout(() => fail(`no connection within ${timeoutMs} ms (${t.lastError ?? "no answer"})`, t.lastErrno ?? "ETIMEDOUT"), timeoutMs);
       const onLink = (s: LinkState): void => {
         if (s !== "connected" || settled) return;
         settled = true;
@@ -139,12 +154,13 @@ export class MqttTransport implements MessageTransport {
         resolve(t);
       };
       t.linkCbs.add(onLink);
-      t.fatal = (err) => fail(err.message);
+      t.fatal = (err) => fail(err.message, err.code);
     });
   }
 
   private lastError: string | undefined;
-  private fatal: ((err: Error) => void) | undefined;
+  private lastErrno: string | undefined;
+  private fatal: ((err: MqttError) => void) | undefined;
 
   setHandlers(h: TransportHandlers): void {
     this.handlers = h;
@@ -245,13 +261,14 @@ export class MqttTransport implements MessageTransport {
 
   private onError(err: Error & { code?: unknown }): void {
     this.lastError = err.message;
+    if (typeof err.code === "string" && /^E[A-Z]+$/.test(err.code)) this.lastErrno = err.code;
     // Refused credentials or authorization never fix themselves: stop instead of retrying forever.
     const code = err.code;
     const refused = typeof code === "number" && [4, 5, 134, 135].includes(code);
     // Likewise an untrusted or mismatched TLS certificate.
     const badCert = typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
     if (refused || badCert) {
-      const e = new Error(refused ? `broker refused the connection: ${err.message}` : `TLS: ${err.message}`);
+      const e = refused ? new MqttError(`broker refused the connection: ${err.message}`, "EACCES") : new MqttError(`TLS: ${err.message}`, "EPROTO");
       if (this.fatal) this.fatal(e);
       else void this.shutdown(false).then(() => this.handlers.onClose?.(e));
     }

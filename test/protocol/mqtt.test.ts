@@ -205,6 +205,7 @@ describe("mqtt transport over aedes", () => {
       await expect(MqttTransport.connect({ url: b.url, deviceId: "d", role: "companion", username: "u", password: "x" })).rejects.toThrow(
         /broker refused the connection/,
       );
+      await expect(MqttTransport.connect({ url: b.url, deviceId: "d", role: "companion" })).rejects.toMatchObject({ code: "EACCES" });
       const t = await MqttTransport.connect({ url: b.url, deviceId: "d", role: "companion", username: "u", password: "p" });
       expect(t.connected).toBe(true);
       await t.close();
@@ -245,7 +246,7 @@ describe("mqtt transport over aedes", () => {
     const port = await freePort();
     await expect(
       MqttTransport.connect({ url: `mqtt://127.0.0.1:${port}`, deviceId: "d", role: "companion", connectTimeoutMs: 300, reconnectMinMs: 20 }),
-    ).rejects.toThrow(new RegExp(`mqtt mqtt://127.0.0.1:${port}: no connection`));
+    ).rejects.toMatchObject({ message: expect.stringMatching(new RegExp(`^mqtt mqtt://127.0.0.1:${port}: no connection`)), code: "ECONNREFUSED" });
   });
 });
 
