@@ -20,9 +20,11 @@ export function thin<T>(rows: readonly T[], max: number): T[] {
   return out;
 }
 
+const CAPTION_MAX = 40;
+
 function eventLabel(e: ReportData["events"][number]): string {
   const text = e.msg || e.code || e.kind;
-  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+  return text.length > CAPTION_MAX ? `${text.slice(0, CAPTION_MAX - 1)}…` : text;
 }
 
 /** Events closer than `gap` seconds share one caption (vertical captions would overprint); each keeps its rule. */
@@ -32,7 +34,8 @@ function mergeClose(events: { t: number; label: string }[], gap: number): EventM
   for (const e of [...events].sort((a, b) => a.t - b.t)) {
     if (head && e.t - head.t < gap) {
       const joined = `${head.caption}; ${e.label}`;
-      head.caption = joined.length > 90 ? `${joined.slice(0, 89)}…` : joined;
+      // Vertical captions must fit the panel height.
+      head.caption = joined.length > CAPTION_MAX ? `${joined.slice(0, CAPTION_MAX - 1)}…` : joined;
       out.push({ ...e, caption: "" });
     } else {
       head = { ...e, caption: e.label };
@@ -48,6 +51,29 @@ interface EventMark {
   label: string;
   /** Text drawn next to the rule; "" when merged into an earlier caption. */
   caption: string;
+}
+
+function line(rows: SeriesRow[], style: { strokeWidth: number; opacity: number }, y: object) {
+  return {
+    data: { values: rows },
+    mark: { type: "line" as const, clip: true, ...style },
+    encoding: {
+      x: { field: "t", type: "quantitative" as const, title: "time (s)" },
+      y,
+      color: {
+        field: "series",
+        type: "nominal" as const,
+        title: null,
+        scale: { domain: ["planned", "measured"], range: ["#333333", "#1f77b4"] },
+      },
+      strokeDash: {
+        field: "series",
+        type: "nominal" as const,
+        title: null,
+        scale: { domain: ["planned", "measured"], range: [[6, 3], [1, 0]] },
+      },
+    },
+  };
 }
 
 function panel(opts: {
@@ -81,26 +107,9 @@ function panel(opts: {
           description: { field: "band" },
         },
       },
-      {
-        data: { values: opts.rows },
-        mark: { type: "line" as const, strokeWidth: 1.5, clip: true },
-        encoding: {
-          x: { field: "t", type: "quantitative" as const, title: "time (s)" },
-          y,
-          color: {
-            field: "series",
-            type: "nominal" as const,
-            title: null,
-            scale: { domain: ["planned", "measured"], range: ["#7f7f7f", "#1f77b4"] },
-          },
-          strokeDash: {
-            field: "series",
-            type: "nominal" as const,
-            title: null,
-            scale: { domain: ["planned", "measured"], range: [[6, 3], [1, 0]] },
-          },
-        },
-      },
+      // Measured first, wide and translucent, so the planned dashes stay visible on top where they agree.
+      line(opts.rows.filter((r) => r.series === "measured"), { strokeWidth: 3, opacity: 0.75 }, y),
+      line(opts.rows.filter((r) => r.series === "planned"), { strokeWidth: 1.5, opacity: 1 }, y),
       {
         data: { values: opts.events },
         mark: { type: "rule" as const, color: "#ff7f0e", strokeDash: [2, 2] },
