@@ -11,6 +11,12 @@ import { freePort, startTcpProxy, type TcpProxy } from "../helpers/net.js";
 import { describeIfTool } from "../helpers/real-io.js";
 import { waitFor } from "../helpers/wait.js";
 
+function collect(t: MqttTransport): AnyMsg[] {
+  const got: AnyMsg[] = [];
+  t.setHandlers({ onMessage: (m) => got.push(m) });
+  return got;
+}
+
 interface Broker {
   url: string;
   port: number;
@@ -50,12 +56,6 @@ function suite(start: () => Promise<Broker>, restartable: boolean): void {
     const t = await MqttTransport.connect({ url: broker.url, deviceId: `dev${n}`, role, reconnectMinMs: 20, reconnectMaxMs: 200, ...extra });
     open.push(t);
     return t;
-  }
-
-  function collect(t: MqttTransport): AnyMsg[] {
-    const got: AnyMsg[] = [];
-    t.setHandlers({ onMessage: (m) => got.push(m) });
-    return got;
   }
 
   it("carries every message type in both directions; caps are retained for a late companion", async () => {
@@ -233,6 +233,30 @@ describe("mqtt transport over aedes", () => {
         MqttTransport.connect({ url: b.url, deviceId: "tlsdev", role: "companion", cert: m.clientCert, key: m.clientKey, connectTimeoutMs: 500 }),
       ).rejects.toThrow(/mqtt mqtts:\/\/127\.0\.0\.1:\d+: TLS: .*(certificate|self.signed)/i);
     } finally {
+      await b.close();
+    }
+  });
+
+  it("uses a configurable root topic", async () => {
+    const b = await startAedes();
+    const raw = await mqtt.connectAsync(b.url);
+    try {
+      const topics: string[] = [];
+      raw.on("message", (t) => topics.push(t));
+      await raw.subscribeAsync("#");
+      const dev = await MqttTransport.connect({ url: b.url, deviceId: "r1", role: "device", root: "lab/invert" });
+      const comp = await MqttTransport.connect({ url: b.url, deviceId: "r1", role: "companion", root: "lab/invert" });
+      const got = collect(comp);
+      const ds = new Sequencer();
+      dev.send(ds.stamp({ type: "evt", code: "BOOT", severity: "info", msg: "reset: power-on" }));
+      await waitFor(() => got.length === 1 && topics.includes("lab/invert/r1/evt"), WAIT, "evt under the custom root");
+      expect(topics).toContain("lab/invert/r1/status");
+      expect(topics.every((t) => t.startsWith("lab/invert/r1/"))).toBe(true);
+      await comp.close();
+      await dev.close();
+      await expect(MqttTransport.connect({ url: b.url, deviceId: "r1", role: "device", root: "bad/+" })).rejects.toMatchObject({ code: "EINVAL" });
+    } finally {
+      await raw.endAsync();
       await b.close();
     }
   });
