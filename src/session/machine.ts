@@ -3,7 +3,7 @@
 // ends in the slow return: traction released, down to horizontal with a rest there when the user was
 // head-down, a pause on the way up, then up at the return speed and the last degrees at <= 1 deg/s.
 // Timing only through the actor's clock (createActor(machine, { clock })), so tests run in virtual time.
-import { assign, setup } from "xstate";
+import { and, assign, setup } from "xstate";
 import type { CapsMsg, Clock, TelemetryMsg } from "../../protocol/index.js";
 import type { Action } from "../programs/compile.js";
 import type { Program } from "../programs/schema.js";
@@ -218,6 +218,9 @@ export const sessionMachine = setup({
     isForce: ({ context }) => current(context)?.kind === "force",
     pausedBySupervisor: ({ context }) => context.pausedBy === "supervisor",
     noTelemetry: ({ context }) => context.tlm === undefined,
+    /** Upright and without traction: nothing to bring back. */
+    atRest: ({ context }) =>
+      context.tlm !== undefined && Math.abs(context.tlm.tilt - upright(context)) < 1 && (context.tlm.force ?? 0) < 5,
     completed: ({ context }) => context.outcome === "completed",
     isFault: ({ context }) => context.outcome === "fault",
     supHold: ({ event }) => event.type === "SUPERVISOR" && event.action === "hold",
@@ -297,7 +300,12 @@ export const sessionMachine = setup({
         STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
         DISCOMFORT: { target: "returning", actions: [assign({ discomfort: ({ event }) => event.kind }), { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } }] },
         LINK_LOST: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost before the start" } } },
-        DEVICE_FAULT: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device fault before the start" } } },
+        DEVICE_FAULT: [
+          // Position unknown yet: the preflight check sees the fault in the first telemetry and decides.
+          { guard: "noTelemetry" },
+          { guard: "atRest", target: "refused", actions: assign({ refusal: ({ event }) => `device reports ${event.code}: ${event.message}` }) },
+          { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device fault before the start" } } },
+        ],
       },
     },
     preflight: {
@@ -306,7 +314,12 @@ export const sessionMachine = setup({
         STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
         DISCOMFORT: { target: "returning", actions: [assign({ discomfort: ({ event }) => event.kind }), { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } }] },
         LINK_LOST: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost before the start" } } },
-        DEVICE_FAULT: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device fault before the start" } } },
+        DEVICE_FAULT: [
+          // Position unknown yet: the preflight check sees the fault in the first telemetry and decides.
+          { guard: "noTelemetry" },
+          { guard: "atRest", target: "refused", actions: assign({ refusal: ({ event }) => `device reports ${event.code}: ${event.message}` }) },
+          { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device fault before the start" } } },
+        ],
       },
       states: {
         waitTelemetry: {
@@ -315,7 +328,12 @@ export const sessionMachine = setup({
         },
         check: {
           entry: assign(({ context }) => preflightCheck(context)),
-          always: [{ guard: "refused", target: "#session.refused" }, { target: "sendLimits" }],
+          always: [
+            { guard: and(["refused", "atRest"]), target: "#session.refused" },
+            // Refused, but the user is not upright (a session started on a tilted table): bring them back.
+            { guard: "refused", target: "#session.returning", actions: assign(({ context }) => ({ ...beginReturnUpdate(context, { outcome: "fault", reason: context.refusal ?? "refused" }), limits: context.limits ?? safeLimits(context) })) },
+            { target: "sendLimits" },
+          ],
         },
         sendLimits: {
           invoke: {
@@ -568,6 +586,16 @@ function prepareMove(context: SessionContext): Partial<SessionContext> {
     tiltTarget: m.target,
     expect: { phase: "moving", tiltFrom: from ?? m.target, tiltTarget: m.target },
   };
+}
+
+/** Limits for a return when preflight failed before combining them: the device's own. */
+function safeLimits(ctx: SessionContext): EffectiveLimits | undefined {
+  if (!ctx.caps) return undefined;
+  try {
+    return effectiveLimits(ctx.caps.axes, {}, {});
+  } catch {
+    return undefined;
+  }
 }
 
 function preflightCheck(ctx: SessionContext): Partial<SessionContext> {

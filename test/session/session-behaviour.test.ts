@@ -1,0 +1,175 @@
+// Session behaviour against the simulator in virtual time: pause/resume, preflight refusals, supervisor
+// decisions, fallbacks to the firmware's return, a permanent link loss and a device reboot.
+import { describe, expect, it } from "vitest";
+import type { AckMsg } from "../../protocol/index.js";
+import { getBuiltin } from "../../src/programs/library.js";
+import { parseProgram } from "../../src/programs/schema.js";
+import { startHarness } from "./harness.js";
+import { truthViolations } from "./invariants.js";
+
+const beginner = getBuiltin("beginner")!;
+const UPRIGHT = -80;
+const QUICK = { restS: 5, pauseS: 2 };
+const QUICK_SIM = { tilt: { restS: 5, pauseS: 2 } };
+
+describe("pause and resume", () => {
+  it("pause holds the table and freezes the dwell; resume finishes the remaining dwell", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    const holdStart = h.clock.now();
+    h.clock.advance(30_000);
+    h.session.pause();
+    h.clock.advance(1000);
+    expect(h.snapshot().phase).toBe("paused");
+    const programAtPause = h.snapshot().programS;
+    h.clock.advance(40_000);
+    expect(h.snapshot().programS).toBeCloseTo(programAtPause, 5);
+    expect(Math.abs(h.device.truth().vel)).toBeLessThan(0.01);
+    h.session.resume();
+    expect(h.runUntilState(/^returning/)).toBe(true);
+    // 90 s of hold in total: 30 before the pause, 60 after it, plus the 41 s paused.
+    expect((h.clock.now() - holdStart) / 1000).toBeGreaterThan(90 + 41 - 0.5);
+    expect((h.clock.now() - holdStart) / 1000).toBeLessThan(90 + 41 + 0.5);
+    expect(h.finish()).toBe(true);
+    expect((await h.session.done).outcome).toBe("completed");
+  });
+
+  it("pause during a move stops the table where it is; resume moves on to the same target", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.ramp/)).toBe(true);
+    h.clock.advance(10_000);
+    h.session.pause();
+    h.clock.advance(2000);
+    const held = h.device.truth().tilt;
+    expect(Math.abs(h.device.truth().vel)).toBeLessThan(0.01);
+    h.clock.advance(20_000);
+    expect(Math.abs(h.device.truth().tilt - held)).toBeLessThan(0.3);
+    expect(held).toBeLessThan(15);
+    h.session.resume();
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    expect(Math.abs(h.device.truth().tilt - 20)).toBeLessThan(0.3);
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("completed");
+    expect(s.events.map((e) => e.code)).toEqual(expect.arrayContaining(["PAUSE", "RESUME"]));
+  });
+
+  it("a pause that lasts too long starts the slow return", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK, maxPauseMs: 60_000 }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    h.session.pause();
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("aborted");
+    expect(s.reason).toBe("paused for too long");
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
+  });
+});
+
+describe("preflight", () => {
+  it.each([
+    [{ initial: { sw: "disconnected" } }, /stop switch is not connected|SWITCH_DISCONNECTED/],
+    [{ initial: { lock: false } }, /ankle lock is not engaged/],
+  ])("refuses before any motion (%j)", async (simConfig, why) => {
+    const h = startHarness(beginner, { simConfig });
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("refused");
+    expect(s.reason).toMatch(why);
+    expect(h.device.actedCommands()).toBe(0);
+    expect(Math.max(...h.truths.map((t) => t.tilt))).toBeLessThan(UPRIGHT + 0.5);
+  });
+
+  it("refuses a program that needs more than the profile allows, naming the step and limit", async () => {
+    const h = startHarness(beginner, { session: { profileLimits: { tiltMax: 10 } } });
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("refused");
+    expect(s.reason).toMatch(/step 1 \(ramp\) goes to 20 deg but the profile limit is 10 deg/);
+    expect(s.limits?.tiltMax).toBe(10);
+    expect(h.device.actedCommands()).toBe(0);
+  });
+
+  it("sends the effective limits to the device, acknowledged, before the first move", async () => {
+    const h = startHarness(beginner, { session: { profileLimits: { speedMax: 4 }, ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.ramp/)).toBe(true);
+    const s = h.snapshot();
+    expect(s.limits).toMatchObject({ tiltMax: 30, speedMax: 4 });
+    expect(h.finish()).toBe(true);
+    const sum = await h.session.done;
+    const limitsAt = sum.events.find((e) => e.code === "LIMITS")!.t;
+    const firstMove = h.truths.find((t) => t.tilt > UPRIGHT + 0.5)!.t;
+    expect(limitsAt).toBeLessThan(firstMove);
+    expect(sum.maxSpeed).toBeLessThanOrEqual(4.05);
+  });
+});
+
+describe("safety", () => {
+  it("a sensor mismatch ends in the device's reduced-speed return, upright", async () => {
+    const h = startHarness(getBuiltin("oscillation")!, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.pump/)).toBe(true);
+    h.clock.advance(3000);
+    h.device.inject.sensorBias("inclinometer", 9);
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).not.toBe("completed");
+    expect(s.events.some((e) => /SENSOR_MISMATCH|sensors disagree/.test(`${e.code} ${e.message}`))).toBe(true);
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.6);
+    expect(truthViolations(h.truths, { limits: s.limits!, upright: UPRIGHT, returnSpeed: 4, approachSpeed: 1, approachZone: 10 })).toEqual([]);
+  });
+
+  it("falls back to the device's own return when the device refuses the companion's return moves", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    const orig = h.link.sendCommand.bind(h.link);
+    let refuse = false;
+    h.link.sendCommand = (body, cbs) => {
+      if (refuse && body.type === "move") {
+        const ack: AckMsg = { v: 1, seq: 0, type: "ack", id: "refused", result: "rejected", reason: "test" };
+        h.clock.setTimeout(() => cbs?.onAck?.(ack), 0);
+        return "refused";
+      }
+      return orig(body, cbs);
+    };
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    refuse = true;
+    h.session.stop();
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("aborted");
+    expect(s.events.map((e) => e.code)).toEqual(expect.arrayContaining(["RETURN_FALLBACK", "DEVICE_RETURN"]));
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.6);
+  });
+
+  it("a link that never comes back ends the session as a fault while the firmware brings the table upright", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK, linkGiveUpMs: 200_000 }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    h.simLink.faults.down = true;
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("fault");
+    expect(s.reason).toMatch(/device returning on its own \(watchdog\)/);
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.6);
+  });
+
+  it("a device reboot mid-session is noticed, motion is never resumed, and the table ends upright", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    h.device.inject.powerLoss(3000);
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("fault");
+    expect(s.link.reboots).toBe(1);
+    expect(s.events.some((e) => e.code === "DEVICE_REBOOT")).toBe(true);
+    expect(h.states.slice(h.states.findIndex((x) => x.startsWith("returning")))).not.toContainEqual(expect.stringMatching(/^running|^paused/));
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.6);
+  });
+
+  it("a program faster than the device allows is refused before any motion", async () => {
+    const fast = parseProgram({ name: "fast", steps: [{ type: "ramp", to: 10, speed: 20 }] });
+    const h = startHarness(fast);
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("refused");
+    expect(s.reason).toMatch(/moves at 20 deg\/s but the device limit is 10 deg\/s/);
+  });
+});
