@@ -83,6 +83,16 @@ describeIfTool(["socat"], "serial transport over socat ptys", () => {
     expect(port.droppedWrites).toBe(1);
   });
 
+  it("writes beyond maxQueuedBytes waiting behind the port are dropped, not buffered", async () => {
+    pair = await openPtyPair();
+    const port = await openSerialPort(pair.a, { maxQueuedBytes: 16 * 1024 });
+    cleanups.push(() => port.close());
+    const chunk = Buffer.alloc(1024, 0x41);
+    // 1 MiB at once into a tty nobody reads: far more than the port may queue.
+    for (let i = 0; i < 1024; i++) port.write(chunk);
+    expect(port.droppedWrites).toBeGreaterThan(900);
+  });
+
   it("a deliberate close reports no error and later writes are dropped", async () => {
     pair = await openPtyPair();
     const port = await openSerialPort(pair.a);
