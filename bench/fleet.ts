@@ -9,9 +9,6 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { RealClock } from "../protocol/index.js";
-import { MqttTransport } from "../protocol/transport/mqtt.js";
-import { createSimDevice, type SimDevice } from "../device-sim/index.js";
 import { signCommand } from "../src/bridge/signing.js";
 import { startAedes } from "../test/helpers/aedes.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
@@ -34,6 +31,8 @@ export interface FleetResult {
   seconds: number;
   requests: number;
   requestErrors: number;
+  sessions: number;
+  startRefused: number;
   rttMs: { p50: number; p99: number; max: number };
   startRttMs: { p50: number; p99: number };
   telemetryPerS: number;
@@ -88,23 +87,30 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
   const brokerPid = useMosq ? (broker as { process: ChildProcess }).process.pid : undefined;
   log(`broker: ${useMosq ? "mosquitto" : "aedes (in-process)"} at ${broker.url}`);
   const dir = mkdtempSync(join(tmpdir(), "invert-fleet-"));
-  const clock = new RealClock();
-  const sims: SimDevice[] = [];
-  const transports: MqttTransport[] = [];
+  let sims: ChildProcess | undefined;
+  let bridgeLog = "";
+  const bridgeLogText = () => bridgeLog;
   let bridge: ChildProcess | undefined;
   let obs: Observer | undefined;
   try {
     const ids = Array.from({ length: n }, (_, i) => `fleet-${String(i).padStart(4, "0")}`);
     let tlm = 0;
-    for (let i = 0; i < n; i += 50) {
-      await Promise.all(ids.slice(i, i + 50).map(async (id, k) => {
-        const transport = await MqttTransport.connect({ url: broker.url, deviceId: id, role: "device", keepaliveS: 30 });
-        transports.push(transport);
-        const sim = createSimDevice({ clock, transport, seed: i + k, config: { model: "table" } });
-        sim.onTelemetry(() => tlm++);
-        sims.push(sim);
-      }));
-    }
+    let simsReady = false;
+    sims = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/fleet-sims.ts"), "--url", broker.url, "--count", String(n)], { stdio: ["ignore", "pipe", "inherit"] });
+    let buf = "";
+    sims.stdout?.setEncoding("utf8");
+    sims.stdout?.on("data", (s: string) => {
+      buf += s;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const m = JSON.parse(line) as { ready?: number; tlm?: number };
+        if (m.ready !== undefined) simsReady = true;
+        if (m.tlm !== undefined) tlm = m.tlm;
+      }
+    });
+    await waitUntil(() => simsReady, 30_000 + n * 100, "simulated devices to connect");
     log(`${n} simulated devices connected`);
 
     const cfg = join(dir, "bridge.yaml");
@@ -118,7 +124,9 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const rtt: number[] = [];
     const startRtt: number[] = [];
     let errors = 0;
-    const pending = new Map<string, { at: number; start: boolean }>();
+    let startErrors = 0;
+    const running = new Set<string>();
+    const pending = new Map<string, { at: number; start: boolean; id: string }>();
     obs.client.on("message", (topic, payload) => {
       const parts = topic.split("/");
       if (parts[2] === "availability" && payload.toString().includes("online")) online.add(parts[1]);
@@ -129,19 +137,21 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
         if (!p) return;
         pending.delete(r.transaction!);
         (p.start ? startRtt : rtt).push(performance.now() - p.at);
+        if (p.start && r.status === "ok") running.add(p.id);
         if (r.status !== "ok") {
-          errors++;
-          if (errors <= 5) log(`request error: ${topic} ${r.reason}`);
+          if (p.start) startErrors++;
+          else errors++;
+          if (startErrors + errors <= 5) log(`request error: ${topic} ${r.reason}`);
         }
       }
     });
     // FLEET_BRIDGE_NODE_ARGS (e.g. "--cpu-prof") profiles the bridge process.
     const nodeArgs = (process.env.FLEET_BRIDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
     bridge = spawn(process.execPath, [...nodeArgs, join(ROOT, "bin/invert.js"), "bridge", "--config", cfg], { stdio: ["ignore", "ignore", "pipe"] });
-    let bridgeLog = "";
+    bridgeLog = "";
     bridge.stderr?.setEncoding("utf8");
     bridge.stderr?.on("data", (s: string) => {
-      if (bridgeLog.length < 20_000) bridgeLog += s;
+      if (bridgeLog.length < 2_000_000) bridgeLog += s;
     });
     const bridgePid = bridge.pid!;
     try {
@@ -155,22 +165,26 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const send = (id: string, action: string, body: Record<string, unknown>, signed: boolean, start = false) => {
       const tx = `b${seq++}`;
       const payload = signed ? signCommand({ ...body, transaction: tx }, KEY, Date.now(), { deviceId: id, action }) : { ...body, transaction: tx };
-      pending.set(tx, { at: performance.now(), start });
+      pending.set(tx, { at: performance.now(), start, id });
       obs!.client.publish(`invert/${id}/request/${action}`, JSON.stringify(payload), { qos: 1 });
     };
-    // Starts are spread over a second per 200 devices so preflight bursts do not all land at once.
+    // At most a few starts in flight: a start is the expensive request (handshake, limits, plan, actor),
+    // and a burst of them must not delay the heartbeats of sessions already running.
+    const startsInFlight = () => [...pending.values()].filter((p) => p.start).length;
     for (let i = 0; i < n; i++) {
+      while (startsInFlight() >= 4) await new Promise((r) => setTimeout(r, 2));
       send(ids[i], "start", { program: PROGRAM }, true, true);
-      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 250));
     }
     await waitUntil(() => startRtt.length + [...pending.values()].filter((p) => !p.start).length >= n && [...pending.values()].every((p) => !p.start), 60_000 + n * 50, "every start answered");
-    log(`sessions started (${errors} refused)`);
+    log(`sessions started on ${running.size} devices (${startErrors} refused)`);
+    const active = ids.filter((id) => running.has(id));
+    if (active.length === 0) throw new Error("fleet bench: no session started");
 
     // Measurement window: pause/resume requests spread evenly across devices.
     const hz = o.requestHz ?? 0.5;
     const b0 = procUsage(bridgePid);
     const m0 = brokerPid ? procUsage(brokerPid) : undefined;
-    const c0 = process.cpuUsage();
+    const s0 = procUsage(sims.pid!);
     const t0 = performance.now();
     const tlm0 = tlm;
     const st0 = states;
@@ -180,7 +194,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     let cursor = 0;
     while (performance.now() - t0 < totalMs) {
       for (let k = 0; k < perTick; k++) {
-        const id = ids[cursor++ % n];
+        const id = active[cursor++ % active.length];
         if (paused.has(id)) {
           paused.delete(id);
           send(id, "resume", {}, true);
@@ -194,7 +208,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const wallS = (performance.now() - t0) / 1000;
     const b1 = procUsage(bridgePid);
     const m1 = brokerPid ? procUsage(brokerPid) : undefined;
-    const c1 = process.cpuUsage(c0);
+    const s1 = procUsage(sims.pid!);
     const tlmN = tlm - tlm0;
     const stN = states - st0;
     await waitUntil(() => [...pending.values()].length === 0, 10_000, "outstanding responses").catch(() => undefined);
@@ -204,7 +218,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     startRtt.sort((a, b) => a - b);
     const bridgeCpu = b0 && b1 ? ((b1.cpuS - b0.cpuS) / wallS) * 100 : NaN;
     const brokerCpu = m0 && m1 ? ((m1.cpuS - m0.cpuS) / wallS) * 100 : null;
-    const simCpu = ((c1.user + c1.system) / 1e6 / wallS) * 100;
+    const simCpu = s0 && s1 ? ((s1.cpuS - s0.cpuS) / wallS) * 100 : NaN;
     const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
     return {
       devices: n,
@@ -212,25 +226,31 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       seconds: round(wallS, 1),
       requests: rtt.length,
       requestErrors: errors,
+      sessions: running.size,
+      startRefused: startErrors,
       rttMs: { p50: round(pct(rtt, 50)), p99: round(pct(rtt, 99)), max: round(rtt[rtt.length - 1] ?? NaN) },
       startRttMs: { p50: round(pct(startRtt, 50)), p99: round(pct(startRtt, 99)) },
       telemetryPerS: Math.round(tlmN / wallS),
       telemetryPerDevicePerS: round(tlmN / wallS / n),
       statePerS: Math.round(stN / wallS),
       cpuPctPerDevice: { bridge: round(bridgeCpu / n, 3), broker: brokerCpu === null ? null : round(brokerCpu / n, 3), sims: round(simCpu / n, 3) },
-      memMbPerDevice: { bridge: round((b1?.rssMb ?? NaN) / n, 3), sims: round(process.memoryUsage().rss / 1024 / 1024 / n, 3) },
+      memMbPerDevice: { bridge: round((b1?.rssMb ?? NaN) / n, 3), sims: round((s1?.rssMb ?? NaN) / n, 3) },
       bridgeCpuPct: round(bridgeCpu, 1),
       bridgeRssMb: round(b1?.rssMb ?? NaN, 1),
     };
   } finally {
+    if (process.env.FLEET_DEBUG) writeFileSync(join(tmpdir(), "fleet-bridge.log"), bridgeLogText());
     if (bridge && bridge.exitCode === null) {
       const exited = new Promise((r) => bridge!.once("exit", r));
       bridge.kill(process.env.FLEET_BRIDGE_NODE_ARGS ? "SIGINT" : "SIGKILL");
       await exited;
     }
-    for (const s of sims) s.stop();
+    if (sims && sims.exitCode === null) {
+      const exited = new Promise((r) => sims!.once("exit", r));
+      sims.kill("SIGKILL");
+      await exited;
+    }
     await obs?.close();
-    await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
     await ("stop" in broker ? broker.stop() : (broker as { close(): Promise<void> }).close());
     rmSync(dir, { recursive: true, force: true });
   }
@@ -240,7 +260,7 @@ function printHuman(r: FleetResult): void {
   const lines = [
     `fleet: ${r.devices} devices on ${r.broker}, ${r.seconds} s window`,
     `  request round trip (pause/resume via bridge): p50 ${r.rttMs.p50} ms, p99 ${r.rttMs.p99} ms, max ${r.rttMs.max} ms (${r.requests} requests, ${r.requestErrors} errors)`,
-    `  start round trip (until the session is under way): p50 ${r.startRttMs.p50} ms, p99 ${r.startRttMs.p99} ms`,
+    `  start round trip (until the session is under way): p50 ${r.startRttMs.p50} ms, p99 ${r.startRttMs.p99} ms; ${r.sessions} sessions running, ${r.startRefused} refused`,
     `  telemetry: ${r.telemetryPerS} msg/s (${r.telemetryPerDevicePerS} per device), retained state: ${r.statePerS} msg/s`,
     `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS`,
     `  per device: bridge ${r.cpuPctPerDevice.bridge}% CPU, ${r.memMbPerDevice.bridge} MB; broker ${r.cpuPctPerDevice.broker ?? "n/a"}% CPU; simulators ${r.cpuPctPerDevice.sims}% CPU, ${r.memMbPerDevice.sims} MB`,

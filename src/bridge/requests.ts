@@ -36,7 +36,7 @@ export function decodePayload(buf: Uint8Array): Decoded {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    return { ok: false, reason: `payload: invalid JSON (${(e as Error).message.split("\n")[0]})` };
+    return { ok: false, reason: `payload: invalid JSON (${(e as Error).message.split(/[\r\n]/)[0]})` };
   }
   if (v === null || typeof v !== "object" || Array.isArray(v)) return { ok: false, reason: "payload: must be a JSON object" };
   const body = v as Record<string, unknown>;
@@ -51,6 +51,10 @@ export function decodePayload(buf: Uint8Array): Decoded {
 
 const ENVELOPE = new Set(["transaction", "ts", "nonce", "sig", "source"]);
 
+function printableName(k: string): string {
+  return k.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** Validates the action's own fields (envelope fields are ignored); unknown fields are refused by name. */
 export function validateAction<A extends RequestAction>(action: A, body: Record<string, unknown>): { ok: true; value: RequestPayload<A> } | { ok: false; reason: string } {
   const own: Record<string, unknown> = {};
@@ -61,7 +65,8 @@ export function validateAction<A extends RequestAction>(action: A, body: Record<
     return { ok: false, reason: `${i.path.length ? i.path.join(".") : "payload"}: ${i.message}` };
   }
   const extra = Object.keys(own).filter((k) => !(k in (PAYLOADS[action] as z.ZodObject).shape));
-  if (extra.length) return { ok: false, reason: `${extra[0]}: unknown field for "${action}"` };
+  // The name is the sender's: control characters are escaped so the refusal stays one line.
+  if (extra.length) return { ok: false, reason: `${printableName(extra[0])}: unknown field for "${action}"` };
   return { ok: true, value: r.data as RequestPayload<A> };
 }
 

@@ -13,7 +13,12 @@ import { attachRecorder } from "../store/index.js";
 import { startBridge, type Bridge, type LogLevel } from "./bridge.js";
 import type { BridgeConfig, ResolvedDevice } from "./config.js";
 import { SessionDevice, type SessionDeviceDeps } from "./session-device.js";
-import type { DeviceLink } from "../link/device-link.js";
+import { DeviceLink } from "../link/device-link.js";
+import { parseDeviceUri } from "../link/device-uri.js";
+import { randomBytes } from "node:crypto";
+import { connectMqtt } from "./mqtt-client.js";
+import { MqttMux } from "./mqtt-mux.js";
+import { DEFAULT_ROOT } from "../../protocol/index.js";
 
 
 export interface ServiceOptions {
@@ -21,15 +26,61 @@ export interface ServiceOptions {
   log?: (level: LogLevel, msg: string) => void;
 }
 
+/** Runs at most `n` async jobs at once, in arrival order. */
+export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+/** Shared by every device of the process: see SessionDeviceDeps.gate. */
+const connectGate = limiter(16);
+
+/**
+ * Device links of MQTT-native devices share one connection per broker (and credentials): see
+ * mqtt-mux.ts. Serial devices and the simulator open through the link layer as usual.
+ */
+const muxes = new Map<string, Promise<MqttMux>>();
+
+async function openShared(uriText: string, clock: Clock): Promise<{ link: DeviceLink; clock: Clock; close(): Promise<void> }> {
+  const uri = parseDeviceUri(uriText);
+  if (uri.kind !== "mqtt") throw new Error(`device "${uriText}": not an MQTT device`);
+  const host = uri.host.includes(":") ? `[${uri.host}]` : uri.host;
+  const url = `${uri.tls ? "mqtts" : "mqtt"}://${host}:${uri.port}`;
+  const key = [url, uri.username ?? "", uri.ca ?? "", uri.cert ?? ""].join("|");
+  let p = muxes.get(key);
+  if (!p) {
+    p = connectMqtt({
+      url, username: uri.username, password: uri.password, ca: uri.ca, cert: uri.cert, key: uri.key,
+      clientId: `invert-links-${randomBytes(6).toString("hex")}`, keepalive: 5, reconnectPeriod: 500,
+    }).then((client) => new MqttMux(client, DEFAULT_ROOT));
+    muxes.set(key, p);
+    p.catch(() => muxes.delete(key));
+  }
+  const mux = await p;
+  const link = new DeviceLink(mux.open(uri.deviceId), clock, { client: "invert" });
+  return { link, clock, close: () => link.close() };
+}
+
 export function sessionDeviceFor(d: ResolvedDevice, clock: Clock, opts: ServiceOptions & { store?: () => Store }): SessionDevice<DeviceLink, Program, SessionHandle> {
   const log = opts.log ?? ((level: LogLevel, msg: string) => process.stderr.write(`[${level}] ${msg}\n`));
   const deps: SessionDeviceDeps<DeviceLink, Program, SessionHandle> = {
-    open: (uri) => openDevice(uri, uri === "sim" && opts.speed !== undefined ? { speed: opts.speed } : {}),
+    open: (uri) => (/^mqtts?:/.test(uri) ? openShared(uri, clock) : openDevice(uri, uri === "sim" && opts.speed !== undefined ? { speed: opts.speed } : {})),
     program: resolveProgram,
     startSession: (o) => startSession({ link: o.link, clock: o.clock, program: o.program, profileLimits: o.profileLimits }),
     clock,
     limits: d.limits,
     log: (m) => log("warn", m),
+    gate: connectGate,
   };
   const getStore = opts.store;
   if (getStore) {

@@ -57,6 +57,11 @@ export interface SessionDeviceDeps<L extends LinkLike, P extends ProgramLike, S 
   log?: (msg: string) => void;
   /** Back-off between reconnect attempts. */
   retryMs?: { min: number; max: number };
+  /**
+   * Bounds how many devices connect and handshake at once: a bridge starting with a thousand devices must
+   * not starve the heartbeats of the links already up (a late heartbeat trips the device watchdog).
+   */
+  gate?<T>(fn: () => Promise<T>): Promise<T>;
   /** How long a start waits for the session to leave preflight before answering. */
   startAnswerMs?: number;
 }
@@ -139,13 +144,17 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
     if (this.closed) return;
     this.set({ link: "connecting" }, true);
     try {
-      const conn = await this.deps.open(this.uri);
+      const gate = this.deps.gate ?? (<T>(fn: () => Promise<T>) => fn());
+      const conn = await gate(async () => {
+        const c = await this.deps.open(this.uri);
+        this.conn = c;
+        if (!this.closed && !c.link.caps) await c.link.handshake();
+        return c;
+      });
       if (this.closed) {
-        await conn.close();
+        await this.dropConnection();
         return;
       }
-      this.conn = conn;
-      if (!conn.link.caps) await conn.link.handshake();
       this.backoff = this.deps.retryMs?.min ?? 500;
       this.offs.push(conn.link.onTelemetry((t) => this.onTelemetry(t)));
       this.offs.push(conn.link.onLink((e) => {

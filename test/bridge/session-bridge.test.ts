@@ -16,7 +16,7 @@ import { Observer } from "./helpers.js";
 
 const KEY_HEX = "33".repeat(32);
 const KEY = Buffer.from(KEY_HEX, "hex");
-const SPEED = 10;
+const SPEED = 3;
 /** Head-up, so no ankle lock and no rest near horizontal: a complete session in a few real seconds. */
 const SHORT = { name: "short", steps: [{ type: "ramp", to: -50, speed: 10 }, { type: "hold", seconds: 2 }, { type: "return" }] };
 
@@ -53,7 +53,7 @@ async function start(limits?: string) {
     createDevice: (d) =>
       new SessionDevice(d.id, d.uri, {
         open: async () => {
-          const e = createEmbeddedSim({ clock: simClock, seed: 7 });
+          const e = createEmbeddedSim({ clock: simClock, seed: 7, config: { tilt: { approachSpeed: 4, returnSpeed: 8 } } });
           sim = e.device;
           sim.onStep((t) => {
             maxTilt = Math.max(maxTilt, t.tilt);
