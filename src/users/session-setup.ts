@@ -4,7 +4,7 @@ import type { CapsMsg, Clock } from "../../protocol/index.js";
 import type { LimitSet } from "../limits/limit-set.js";
 import { parseDeviceUri, redactDeviceUri } from "../link/device-uri.js";
 import { axesUsed, compileProgram } from "../programs/compile.js";
-import { planProgram } from "../programs/plan.js";
+import { DEFAULT_RETURN_PROFILE, planProgram, planReturn } from "../programs/plan.js";
 import type { Program } from "../programs/schema.js";
 import { attachRecorder, openStore, type NewSession, type ProfileRecord, type RecordableSession, type Recorder, type Store } from "../store/index.js";
 import { UserError } from "./errors.js";
@@ -106,6 +106,21 @@ function safeDeviceText(device: string): string {
   }
 }
 
+/** The estimated slow return after the program, as corner points (its phases are straight lines). */
+export function returnPoints(end: { tilt: number; force: number }, fromS: number, opts: { upright?: number; speedMax?: number } = {}): { t: number; tilt: number; force: number }[] {
+  // The return never runs faster than the session's speed limit (the ramp-up's gentle speed included).
+  const returnSpeed = Math.min(DEFAULT_RETURN_PROFILE.returnSpeed, opts.speedMax ?? Infinity);
+  const ret = planReturn(end.tilt, { returnSpeed, ...(opts.upright === undefined ? {} : { upright: opts.upright }) }, end.force);
+  const out: { t: number; tilt: number; force: number }[] = [];
+  let t = fromS;
+  for (const ph of ret.phases) {
+    t += ph.seconds;
+    // Traction is released first; afterwards force stays at zero.
+    out.push({ t, tilt: ph.toTilt, force: 0 });
+  }
+  return out;
+}
+
 /** Sample spacing of the stored planned trajectory, s. */
 export const PLANNED_STEP_S = 0.5;
 
@@ -122,7 +137,8 @@ export function recordProfileSession(
   let planned: unknown;
   try {
     const plan = planProgram(prepared.program, { startTilt: opts.startTilt ?? -80, accel: opts.accel ?? 10 });
-    planned = { stepS: PLANNED_STEP_S, totalS: plan.totalS, points: plan.samples(PLANNED_STEP_S).map((p) => ({ t: p.t, tilt: p.tilt, force: p.force })) };
+    const points = plan.samples(PLANNED_STEP_S).map((p) => ({ t: p.t, tilt: p.tilt, force: p.force }));
+    planned = { stepS: PLANNED_STEP_S, totalS: plan.totalS, returnFromS: plan.totalS, points: [...points, ...returnPoints(plan.at(plan.totalS), plan.totalS, { upright: opts.startTilt, speedMax: prepared.program.limits?.speedMax })] };
   } catch {
     // A program the planner cannot follow is refused by the session itself; the record just lacks the plan.
     planned = undefined;

@@ -49,8 +49,12 @@ describe("preparing a profile session", () => {
     expect(angles).toEqual([20, 25, 30]);
     const rows = store.sessions.list();
     expect(rows.map((r) => r.targetAngle)).toEqual([20, 25, 30]);
-    const planned = store.sessions.get(rows[2].id).planned as { points: { tilt: number }[] };
+    const planned = store.sessions.get(rows[2].id).planned as { returnFromS: number; points: { t: number; tilt: number }[] };
     expect(Math.max(...planned.points.map((p) => p.tilt))).toBeCloseTo(30, 6);
+    // The plan goes on with the estimated slow return: rest at horizontal, pause, back to upright.
+    const after = planned.points.filter((p) => p.t > planned.returnFromS);
+    expect(after.map((p) => p.tilt)).toEqual([0, 0, -15, -15, -70, -80]);
+    expect(after.every((p, i) => i === 0 || p.t >= after[i - 1].t)).toBe(true);
     // A fourth within 24 h is refused with the time of the next one.
     expect(() => prepareProfileSession(store, "ann", undefined, new Date(NOW.getTime() + 3 * H))).toThrow(
       /3 sessions in the last 24 h \(at most 3\); next session allowed at 2026-04-02T08:00:00.000Z/,
