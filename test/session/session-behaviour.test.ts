@@ -173,3 +173,19 @@ describe("safety", () => {
     expect(s.reason).toMatch(/moves at 20 deg\/s but the device limit is 10 deg\/s/);
   });
 });
+
+describe("abandoning a session", () => {
+  it("stops the machine and hands the user to the firmware's return with explicit commands", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    const acted = h.device.actedCommands();
+    h.session.abandon("companion shutting down");
+    const s = await h.session.done;
+    expect(s.outcome).toBe("aborted");
+    expect(s.events.some((e) => e.code === "ABANDONED")).toBe(true);
+    // No session drives the device any more: the firmware's own return brings the table upright.
+    h.clock.runUntil(() => h.device.truth().mode === "idle" && Math.abs(h.device.truth().tilt - UPRIGHT) < 0.5, 600_000);
+    expect(h.device.actedCommands()).toBeGreaterThan(acted);
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
+  });
+});
