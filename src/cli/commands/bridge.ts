@@ -26,6 +26,18 @@ export function register(program: Command): void {
     .option("--bridge-id <id>", "stable id of this bridge process (default: host name)")
     .option("--device-key <id=key>", "signing key of a device, hex or base64 (repeatable)", collect)
     .addOption(new Option("--speed <factor>", "time factor for simulated devices").argParser(Number).hideHelp())
+    .addHelpText(
+      "after",
+      `
+Examples:
+  invert bridge --mqtt mqtt://localhost:1883 --device sim
+  invert bridge --mqtt mqtt://broker:1883 --device mqtt://broker:1883/table-1 --device-key table-1=$(cat table-1.key) --homeassistant
+  invert bridge --config bridge.yaml
+  invert bridge --config bridge.yaml --group clinic     (several processes share the devices)
+
+Requests: <base>/<id>/request/<action> (start, pause, resume, stop, discomfort, return, select);
+start and resume must be signed (see \`invert bridge sign --help\`). Details: docs/bridge.md.`,
+    )
     .action(async (o: Omit<BridgeFlags, "ca" | "cert" | "key"> & { tlsCa?: string; tlsCert?: string; tlsKey?: string; speed?: number }) => {
       const { tlsCa, tlsCert, tlsKey, speed, ...rest } = o;
       const flags: BridgeFlags = { ...rest, ca: tlsCa, cert: tlsCert, key: tlsKey, password: o.password ?? process.env.INVERT_MQTT_PASSWORD };
@@ -50,6 +62,13 @@ export function register(program: Command): void {
     .option("--key-file <file>", "file holding the device key")
     .option("--body <json>", "request fields, e.g. '{\"program\":\"beginner\"}'", "{}")
     .option("--transaction <id>", "transaction id echoed in the response")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  invert bridge sign table-1 start --key-file table-1.key --body '{"program":"beginner","profile":"ann"}'
+  mosquitto_pub -t invert/table-1/request/start -m "$(invert bridge sign table-1 start --key-file table-1.key)"`,
+    )
     .action((deviceId: string, action: string, o: { key?: string; keyFile?: string; body: string; transaction?: string }) => {
       if (!(REQUEST_ACTIONS as readonly string[]).includes(action)) throw new Error(`action: "${action}" is not one of ${REQUEST_ACTIONS.join(", ")}`);
       const keyText = o.key ?? (o.keyFile ? readFileSync(o.keyFile, "utf8") : process.env.INVERT_DEVICE_KEY);

@@ -61,6 +61,7 @@ Examples:
   profile
     .command("create <NAME>")
     .description("create a profile; screening answers may be given now (or later with `profile screen`)")
+    .addHelpText("after", `\nExamples:\n  invert profile create ann --weight 68 --height 170 --no-contraindications\n  invert profile create bob --weight 90 --height 185 --contraindication glaucoma\n  invert profile create cy --weight 80 --height 180   (then: invert profile screen cy)`)
     .requiredOption("--weight <KG>", "body weight in kg")
     .requiredOption("--height <CM>", "height in cm")
     .option("--max-angle <DEG>", "highest head-down angle this user may ever reach (default 60)")
@@ -94,6 +95,7 @@ Examples:
   profile
     .command("screen <NAME>")
     .description("answer the contraindication screening (asked again every 90 days)")
+    .addHelpText("after", `\nExamples:\n  invert profile screen ann                         (asks each question on a terminal)\n  invert profile screen ann --no-contraindications\n  invert profile screen bob --contraindication glaucoma --contraindication pregnancy`)
     .option("--no-contraindications", "declare that none of the contraindications applies")
     .option("--contraindication <NAME>", "a contraindication that applies (repeatable)", collect, [])
     .option("--json", "print the stored answers as JSON")
@@ -113,6 +115,7 @@ Examples:
   profile
     .command("set <NAME>")
     .description("change weight, height or maximum angle; raising the maximum with --i-understand also lifts the ramp-up cap on explicit programs")
+    .addHelpText("after", `\nExamples:\n  invert profile set ann --weight 70\n  invert profile set ann --max-angle 70 --i-understand`)
     .option("--weight <KG>", "body weight in kg")
     .option("--height <CM>", "height in cm")
     .option("--max-angle <DEG>", "highest head-down angle")
@@ -139,6 +142,7 @@ Examples:
   profile
     .command("show <NAME>")
     .description("show a profile, its screening and its next ramp-up step")
+    .addHelpText("after", `\nExamples:\n  invert profile show ann\n  invert profile show ann --json`)
     .option("--json", "print as JSON")
     .action(async (name: string, o: { json?: boolean }) => {
       await withStore(io, (store) => {
@@ -159,6 +163,7 @@ Examples:
   profile
     .command("list")
     .description("list profiles")
+    .addHelpText("after", `\nExamples:\n  invert profile list\n  invert profile list --json`)
     .option("--json", "print as JSON")
     .action(async (o: { json?: boolean }) => {
       await withStore(io, (store) => {
@@ -189,6 +194,7 @@ Examples:
   profile
     .command("delete <NAME>")
     .description("delete a profile with its screening and session history")
+    .addHelpText("after", `\nExamples:\n  invert profile delete bob\n  invert profile delete bob --yes      (also deletes bob's recorded sessions)`)
     .option("--yes", "confirm deleting a profile that has recorded sessions")
     .option("--json", "print the deleted profile as JSON")
     .action(async (name: string, o: { yes?: boolean; json?: boolean }) => {

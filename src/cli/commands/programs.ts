@@ -148,6 +148,7 @@ Every session ends with the slow return, whether or not the program has a \`retu
   cmd
     .command("list")
     .description("list the built-in programs")
+    .addHelpText("after", `\nExamples:\n  invert programs list\n  invert programs list --json`)
     .option("--json", "print JSON")
     .action((o: { json?: boolean }) => {
       const rows = Object.values(BUILTIN_PROGRAMS).map((p) => {
@@ -164,6 +165,7 @@ Every session ends with the slow return, whether or not the program has a \`retu
   cmd
     .command("show <NAME|FILE>")
     .description("show a program's steps, limits and source")
+    .addHelpText("after", `\nExamples:\n  invert programs show beginner\n  invert programs show oscillation --json\n  invert programs show beginner --yaml > my-program.yaml`)
     .option("--json", "print the program as JSON")
     .option("--yaml", "print the program as YAML (a starting point for your own file)")
     .action((ref: string, o: { json?: boolean; yaml?: boolean }) => {
@@ -182,6 +184,7 @@ Every session ends with the slow return, whether or not the program has a \`retu
   cmd
     .command("validate <FILE>")
     .description("check a program file; exit 0 if valid, 2 with one line naming the step and field if not")
+    .addHelpText("after", `\nExamples:\n  invert programs validate programs/examples/my-first-program.yaml\n  invert programs validate my-program.yaml --start-tilt 0`)
     .option("--start-tilt <DEG>", "tilt at the start, for the planned time", String(DEFAULT_TILT.upright))
     .action((file: string, o: KinFlags) => {
       const p = resolveProgram(file);
@@ -198,6 +201,7 @@ Every session ends with the slow return, whether or not the program has a \`retu
   cmd
     .command("plan <NAME|FILE>")
     .description("the planned trajectory: total time, max angle, speed and force, and a step table")
+    .addHelpText("after", `\nExamples:\n  invert programs plan oscillation\n  invert programs plan programs/examples/my-first-program.yaml --json --samples 1`)
     .option("--json", "print JSON")
     .option("--start-tilt <DEG>", "tilt at the start", String(DEFAULT_TILT.upright))
     .option("--accel <DEG_PER_S2>", "tilt acceleration", String(DEFAULT_TILT.accelMax))

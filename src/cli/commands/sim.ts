@@ -99,6 +99,18 @@ export function register(program: Command): void {
     .option("--stop-switch-at <s[:release]>", "press the patient stop switch at S s (release after RELEASE s)")
     .option("--ankle-open-at <s[:close]>", "open the ankle lock at S s (close after CLOSE s)")
     .option("--power-loss-at <s:off>", "cut the power at S s for OFF s, then reboot")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  socat -d -d pty,raw,echo=0,link=/tmp/ttyA pty,raw,echo=0,link=/tmp/ttyB &
+  invert sim --serial /tmp/ttyB                        then: invert run --device serial:/tmp/ttyA
+  invert sim --serial /tmp/ttyB --model combo --trace sim.jsonl
+  invert sim --mqtt mqtt://localhost:1883 --id table-1   then: invert run --device mqtt://localhost:1883/table-1
+  invert sim --serial /tmp/ttyB --drop-link 30:5 --stop-switch-at 60
+
+Ctrl-C stops the simulator (like pulling its plug: a connected companion sees the link go).`,
+    )
     .action(async (o: SimFlags) => {
       if (o.model !== undefined && !(MODELS as readonly string[]).includes(o.model)) {
         throw usage(`--model: expected one of ${MODELS.join(", ")}, got "${o.model}"`);
