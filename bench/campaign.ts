@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const o = program.opts<{ sessions: number; seed: number; workers?: number; history: boolean; json?: boolean; replay?: number; trace?: string }>();
   if (o.replay !== undefined) {
-    const [from, to] = (o.trace ?? "").split(":").map(Number);
+    const [from, to] = o.trace === undefined ? [] : o.trace.split(":").map(Number);
     let n = 0;
     const r = await runCampaignSession(o.replay, {
       verbose: (l) => console.log(l),
