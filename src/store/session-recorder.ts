@@ -99,15 +99,24 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
     }
   };
 
+  /** Writes buffered samples and the heartbeat that tells other `invert` processes this session is live. */
   const flush = () => {
-    if (!buffer.length) return;
     const rows = buffer;
     buffer = [];
-    write((id) => store.db.transaction(() => store.sessions.addSamples(id, rows))());
+    write((id) =>
+      store.db.transaction(() => {
+        if (rows.length) store.sessions.addSamples(id, rows);
+        store.sessions.heartbeat(id);
+      })(),
+    );
   };
 
   try {
-    sessionId = store.sessions.begin(meta);
+    sessionId = store.db.transaction(() => {
+      const id = store.sessions.begin(meta);
+      store.sessions.claim(id);
+      return id;
+    })();
   } catch (err) {
     fail(err);
   }

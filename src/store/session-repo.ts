@@ -1,6 +1,7 @@
 // Sessions and what they produce. Writes are small and synchronous so the recorder can batch them
 // into one transaction per flush.
 import type Database from "better-sqlite3";
+import { hostname } from "node:os";
 import { StoreError } from "./errors.js";
 import { fromJson, toJson } from "./json-col.js";
 import type {
@@ -66,6 +67,29 @@ function toSession(r: SessionDbRow): SessionRecord {
 
 export const COMPANION_STOPPED = "companion stopped";
 
+export interface SessionOwner {
+  pid: number;
+  host: string;
+}
+
+/** An owner silent for this long is gone even if its pid now belongs to another process. */
+export const HEARTBEAT_STALE_MS = 60_000;
+
+export function thisProcess(): SessionOwner {
+  return { pid: process.pid, host: hostname() };
+}
+
+/** Only a process on this host can be checked; a database shared across hosts relies on the heartbeat. */
+export function processAlive(owner: SessionOwner): boolean {
+  if (owner.host !== hostname()) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 export class SessionRepo {
   constructor(
     private readonly db: Database.Database,
@@ -117,10 +141,34 @@ export class SessionRepo {
       .run(outcome, opts.reason ?? null, toJson(opts.summary), opts.endedAt ?? this.now().toISOString(), opts.discomfort ? 1 : 0, id);
   }
 
-  /** Sessions a crash left open become aborted; returns how many. */
-  closeOpen(reason = COMPANION_STOPPED): number {
-    const at = this.now().toISOString();
-    return this.db.prepare(`UPDATE sessions SET outcome = 'aborted', reason = ?, ended_at = ? WHERE outcome IS NULL`).run(reason, at).changes;
+  /** Marks an open session as recorded by this process, alive as of now. */
+  claim(id: number, owner: SessionOwner = thisProcess()): void {
+    this.db
+      .prepare(`UPDATE sessions SET owner_pid = ?, owner_host = ?, heartbeat_at = ? WHERE id = ?`)
+      .run(owner.pid, owner.host, this.now().toISOString(), id);
+  }
+
+  heartbeat(id: number): void {
+    this.db.prepare(`UPDATE sessions SET heartbeat_at = ? WHERE id = ?`).run(this.now().toISOString(), id);
+  }
+
+  /**
+   * Sessions a crash left open become aborted; returns how many. A session still being recorded (its
+   * process alive on this host, heartbeat recent) is left alone: another `invert` is running it.
+   */
+  closeOpen(reason = COMPANION_STOPPED, alive: (owner: SessionOwner) => boolean = processAlive): number {
+    const nowMs = this.now().getTime();
+    const open = this.db.prepare(`SELECT id, owner_pid, owner_host, heartbeat_at FROM sessions WHERE outcome IS NULL`).all() as {
+      id: number; owner_pid: number | null; owner_host: string | null; heartbeat_at: string | null;
+    }[];
+    const close = this.db.prepare(`UPDATE sessions SET outcome = 'aborted', reason = ?, ended_at = ? WHERE id = ? AND outcome IS NULL`);
+    let n = 0;
+    for (const o of open) {
+      const fresh = o.heartbeat_at !== null && nowMs - Date.parse(o.heartbeat_at) < HEARTBEAT_STALE_MS;
+      if (o.owner_pid !== null && o.owner_host !== null && fresh && alive({ pid: o.owner_pid, host: o.owner_host })) continue;
+      n += close.run(reason, new Date(nowMs).toISOString(), o.id).changes;
+    }
+    return n;
   }
 
   addSamples(id: number, rows: readonly SampleRow[]): void {

@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DB_FILE, MIGRATIONS, SCHEMA_VERSION, StoreError, defaultDataDir, migrate, openStore, schemaVersion, type Migration } from "../../src/store/index.js";
+import { DB_FILE, HEARTBEAT_STALE_MS, MIGRATIONS, SCHEMA_VERSION, StoreError, defaultDataDir, migrate, openStore, processAlive, schemaVersion, thisProcess, type Migration } from "../../src/store/index.js";
 import { tempDir } from "./tmp.js";
 
 describe("data directory", () => {
@@ -102,6 +102,45 @@ describe("crash leftovers", () => {
     expect(again.sessions.get(done).outcome).toBe("completed");
     expect(again.sessions.samples(id)).toHaveLength(1);
     again.close();
+  });
+});
+
+describe("sessions still being recorded by another invert", () => {
+  it("are left alone while their process lives and beats; closed once it is gone or silent", () => {
+    const dir = tempDir();
+    let now = Date.parse("2026-03-01T10:00:00Z");
+    const s = openStore(dir, { now: () => new Date(now) });
+    const live = s.sessions.begin({ kind: "program", programName: "live", program: {} });
+    s.sessions.claim(live);
+    const gone = s.sessions.begin({ kind: "program", programName: "gone", program: {} });
+    // A pid that cannot exist on Linux (above pid_max), on this host.
+    s.sessions.claim(gone, { pid: 2 ** 30, host: thisProcess().host });
+    s.close();
+
+    now += 5_000;
+    const other = openStore(dir, { now: () => new Date(now) });
+    expect(other.recoveredSessions).toBe(1);
+    expect(other.sessions.get(live).outcome).toBeNull();
+    expect(other.sessions.get(gone).outcome).toBe("aborted");
+    // The heartbeat keeps it live...
+    now += HEARTBEAT_STALE_MS - 1_000;
+    other.sessions.heartbeat(live);
+    other.close();
+    now += HEARTBEAT_STALE_MS - 1_000;
+    expect(openStore(dir, { now: () => new Date(now) }).recoveredSessions).toBe(0);
+    // ...and silence ends it, even with its pid alive (a reused pid).
+    now += 2_000;
+    const late = openStore(dir, { now: () => new Date(now) });
+    expect(late.recoveredSessions).toBe(1);
+    expect(late.sessions.get(live)).toMatchObject({ outcome: "aborted", reason: "companion stopped" });
+    late.close();
+  });
+
+  it("knows this process is alive and a killed one is not", () => {
+    expect(processAlive(thisProcess())).toBe(true);
+    expect(processAlive({ pid: 2 ** 30, host: thisProcess().host })).toBe(false);
+    // Another host's process cannot be checked: assumed alive, the heartbeat decides.
+    expect(processAlive({ pid: 2 ** 30, host: `${thisProcess().host}-elsewhere` })).toBe(true);
   });
 });
 

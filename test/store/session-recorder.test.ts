@@ -26,6 +26,10 @@ describe("session recorder", () => {
     const rec = attachRecorder(store, fake, META, { clock });
     const id = rec.sessionId!;
     expect(store.sessions.get(id).outcome).toBeNull();
+    // Another invert opening the database meanwhile (history in a second terminal) leaves it running.
+    const other = openStore(store.dir);
+    expect(other.recoveredSessions).toBe(0);
+    other.close();
     for (let s = 1; s <= 5; s++) {
       feed(clock, fake, 1);
       // Everything older than one flush period is on disk.
