@@ -118,7 +118,9 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       `mqtt: { url: "${broker.url}" }`, "bridgeId: fleet", "stateHz: 2", "devices:",
       ...ids.map((id) => `  - { uri: "${broker.url}/${id}", key: "${KEY_HEX}" }`),
     ].join("\n") + "\n");
-    obs = await Observer.connect(broker.url, ["invert/bridge/state", "invert/+/availability", "invert/+/response/+", "invert/+/state"]);
+    obs = await Observer.connect(broker.url, ["invert/bridge/state", "invert/+/availability", "invert/+/response/+"]);
+    // State is a dashboard's view: QoS 0, so it never queues behind the QoS 1 responses being timed.
+    await obs.client.subscribeAsync("invert/+/state", { qos: 0 });
     const online = new Set<string>();
     let states = 0;
     const rtt: number[] = [];

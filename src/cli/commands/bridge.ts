@@ -6,6 +6,8 @@ import { parseKey, signCommand } from "../../bridge/signing.js";
 import { REQUEST_ACTIONS } from "../../bridge/topics.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+/** Bad input: exit status 2 (see exit-codes.ts). */
+const usage = (msg: string) => Object.assign(new Error(msg), { exitCode: 2 });
 
 export function register(program: Command): void {
   const bridge = program
@@ -45,12 +47,16 @@ start and resume must be signed (see \`invert bridge sign --help\`). Details: do
       try {
         config = loadBridgeConfig(flags);
       } catch (e) {
-        if (e instanceof BridgeConfigError) throw Object.assign(new Error(e.message), { exitCode: 2 });
+        if (e instanceof BridgeConfigError) throw usage(e.message);
         throw e;
       }
       // Loaded lazily: the signing helper must work without the device stack.
       const { runBridgeService } = await import("../../bridge/service.js");
-      await runBridgeService(config, { speed });
+      await runBridgeService(config, { speed }).catch((e: unknown) => {
+        // The broker is unreachable or refused us: a link error (exit status 3), not a bug.
+        if (e instanceof Error && e.message.startsWith("mqtt ")) throw Object.assign(new Error(e.message), { exitCode: 3 });
+        throw e;
+      });
     });
 
   bridge
@@ -70,22 +76,29 @@ Examples:
   mosquitto_pub -t invert/table-1/request/start -m "$(invert bridge sign table-1 start --key-file table-1.key)"`,
     )
     .action((deviceId: string, action: string, o: { key?: string; keyFile?: string; body: string; transaction?: string }) => {
-      if (!(REQUEST_ACTIONS as readonly string[]).includes(action)) throw new Error(`action: "${action}" is not one of ${REQUEST_ACTIONS.join(", ")}`);
-      const keyText = o.key ?? (o.keyFile ? readFileSync(o.keyFile, "utf8") : process.env.INVERT_DEVICE_KEY);
-      if (!keyText) throw new Error("--key: required (or --key-file, or INVERT_DEVICE_KEY)");
+      if (!(REQUEST_ACTIONS as readonly string[]).includes(action)) throw usage(`action: "${action}" is not one of ${REQUEST_ACTIONS.join(", ")}`);
+      let keyText = o.key ?? process.env.INVERT_DEVICE_KEY;
+      if (o.keyFile) {
+        try {
+          keyText = readFileSync(o.keyFile, "utf8");
+        } catch (e) {
+          throw usage(`--key-file: cannot read ${o.keyFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+      }
+      if (!keyText) throw usage("--key: required (or --key-file, or INVERT_DEVICE_KEY)");
       let key: Buffer;
       try {
         key = parseKey(keyText);
       } catch (e) {
-        throw new Error(`--key: ${(e as Error).message}`);
+        throw usage(`--key: ${(e as Error).message}`);
       }
       let body: unknown;
       try {
         body = JSON.parse(o.body);
       } catch (e) {
-        throw new Error(`--body: invalid JSON (${(e as Error).message})`);
+        throw usage(`--body: invalid JSON (${(e as Error).message})`);
       }
-      if (!body || typeof body !== "object" || Array.isArray(body)) throw new Error("--body: must be a JSON object");
+      if (!body || typeof body !== "object" || Array.isArray(body)) throw usage("--body: must be a JSON object");
       const payload = { ...(body as Record<string, unknown>), ...(o.transaction ? { transaction: o.transaction } : {}) };
       process.stdout.write(JSON.stringify(signCommand(payload, key, Date.now(), { deviceId, action })) + "\n");
     });
