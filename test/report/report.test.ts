@@ -66,6 +66,21 @@ describe("session chart", () => {
   });
 });
 
+describe("a session that never moved", () => {
+  it("still renders and summarises (refused before motion: no samples, no plan)", async () => {
+    const { store } = recordedSession();
+    const id = store.sessions.begin({ kind: "program", programName: "oscillation", program: {} });
+    store.sessions.end(id, "refused", { reason: "step 2 (pump) goes to 60 deg but the profile limit is 20 deg" });
+    const d = loadReportData(store, id);
+    const svg = await renderSvg(buildChartSpec(d));
+    expect(texts(svg)).toContain("Session 2: oscillation");
+    const text = await writeReport(store, id);
+    expect(text).toContain("refused (step 2 (pump) goes to 60 deg but the profile limit is 20 deg)");
+    expect(text).toContain("0 samples, 0 events");
+    store.close();
+  });
+});
+
 describe("stored planned trajectory", () => {
   it("is shifted to where the program started and tolerates damaged values", () => {
     expect(readPlanned({ offsetS: 2, points: [{ t: 0, tilt: -80 }, { t: 1, tilt: -78, force: 5 }, { t: "x" }, null] })).toEqual([
