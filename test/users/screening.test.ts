@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { CONTRAINDICATIONS, askScreening, checkConditions, conditionsFromFlags, screeningStatus } from "../../src/users/screening.js";
@@ -62,6 +63,19 @@ describe("programs a condition rules out", () => {
     expect(checkConditions("ann", [], { headDown: true, traction: true }).ok).toBe(true);
     // A condition id the code no longer knows blocks everything rather than nothing.
     expect(checkConditions("ann", ["retired-id"], { headDown: false, traction: true }).ok).toBe(false);
+  });
+});
+
+describe("any combination of conditions", () => {
+  it("allows head-down only with none declared, and traction only without a traction-blocking one", () => {
+    fc.assert(
+      fc.property(fc.subarray(CONTRAINDICATIONS.map((c) => c.id)), fc.boolean(), fc.boolean(), (ids, headDown, traction) => {
+        const r = checkConditions("ann", ids, { headDown, traction });
+        const blocksTraction = ids.some((id) => CONTRAINDICATIONS.find((c) => c.id === id)?.blocksTraction);
+        const expected = !(headDown && ids.length > 0) && !(traction && blocksTraction);
+        expect(r.ok).toBe(expected);
+      }),
+    );
   });
 });
 
