@@ -12,7 +12,7 @@ export function clock(s: number): string {
 export function deg(x: number, digits = 1): string {
   // -0.0 reads as a sign error on a display people trust with their head-down angle.
   const v = Number(x.toFixed(digits));
-  return `${Object.is(v, -0) ? 0 : v.toFixed(digits)}°`;
+  return `${(Object.is(v, -0) ? 0 : v).toFixed(digits)}°`;
 }
 
 export function newtons(x: number): string {

@@ -58,7 +58,7 @@ export function createFrontEnd(base: RunIO, o: FrontEndOptions): FrontEnd {
   const live = o.stdout.isTTY === true && !o.json;
   const keys = (o.stdin as { isTTY?: boolean }).isTTY === true;
   const width = () => Math.max(40, (o.stdout.columns ?? 100) - 1);
-  const now = o.now ?? (() => new Date());
+  const now = o.now ?? base.now ?? (() => new Date());
   const screen = live ? new LiveScreen((s) => void o.stdout.write(s)) : undefined;
   let frame: () => string[] = () => [];
   let interrupts = 0;
