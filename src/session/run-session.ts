@@ -5,7 +5,8 @@
 import { createActor, type SnapshotFrom } from "xstate";
 import type { Clock, EventMsg, TelemetryMsg, TimerHandle } from "../../protocol/index.js";
 import { compileProgram, type Action, type Cycle } from "../programs/compile.js";
-import { planActions, planReturn } from "../programs/plan.js";
+import { planActions } from "../programs/plan.js";
+import { RETURN_PHASES, returnRemainingS, type ReturnEstimateSettings, type ReturnPhaseName } from "./estimate.js";
 import type { Program, StepType } from "../programs/schema.js";
 import type { EffectiveLimits, LimitSet } from "../limits/effective.js";
 import type { DeviceLink, LinkStatus } from "../link/device-link.js";
@@ -149,6 +150,10 @@ export function startSession(opts: SessionOptions): SessionHandle {
   let programMs = 0;
   let runningSince: number | undefined;
   let plannedS: number | undefined;
+  /** Where the program leaves the table, for the return estimate while it runs. */
+  let planEnd: { tilt: number; force: number; headDown: boolean } | undefined;
+  let stateSince = clock.now();
+  let lastState = "";
   let finished = false;
   let resolveDone!: (s: SessionSummary) => void;
   const done = new Promise<SessionSummary>((r) => (resolveDone = r));
@@ -196,12 +201,33 @@ export function startSession(opts: SessionOptions): SessionHandle {
     const tlm = ctx.tlm;
     let remainingS: number | undefined;
     const up = ctx.caps?.axes.tilt?.upright ?? -80;
-    const retEst = (): number =>
-      planReturn(tlm?.tilt ?? up, { ...ctx.ret, upright: up, returnSpeed: Math.min(ctx.ret.returnSpeed, ctx.caps?.axes.tilt?.returnSpeed ?? ctx.ret.returnSpeed) }, tlm?.force ?? 0).totalS;
+    const settings: ReturnEstimateSettings = {
+      upright: up,
+      returnSpeed: Math.min(ctx.ret.returnSpeed, ctx.caps?.axes.tilt?.returnSpeed ?? ctx.ret.returnSpeed, ctx.limits?.speedMax ?? Infinity) * ctx.speedFactor,
+      approachSpeed: Math.min(ctx.ret.approachSpeed, 1),
+      approachZone: ctx.ret.approachZone,
+      restS: ctx.ret.restS,
+      pauseS: ctx.ret.pauseS,
+      pauseTilt: ctx.ret.pauseTilt,
+      returnRate: Math.min(ctx.ret.returnRate, ctx.caps?.axes.traction?.returnRate ?? ctx.ret.returnRate),
+    };
+    const tilt = ctx.caps?.axes.tilt ? (tlm?.tilt ?? up) : up;
     if (phase === "running" || phase === "paused") {
-      if (plannedS !== undefined) remainingS = Math.max(0, plannedS - programSeconds()) + planReturn(0, { ...ctx.ret, upright: up }).totalS;
-    } else if (phase === "returning") remainingS = retEst();
-    else if (phase === "completed" || phase === "aborted" || phase === "fault" || phase === "refused") remainingS = 0;
+      if (plannedS !== undefined && planEnd) {
+        remainingS =
+          Math.max(0, plannedS - programSeconds()) +
+          returnRemainingS({ tilt: ctx.caps?.axes.tilt ? planEnd.tilt : up, force: planEnd.force, wasHeadDown: ctx.wasHeadDown || planEnd.headDown }, settings);
+      }
+    } else if (phase === "returning") {
+      const sub = stateString(s.value).replace(/^returning\./, "").replace(/Check$/, "");
+      const inPhaseS = (clock.now() - stateSince) / 1000;
+      if ((RETURN_PHASES as readonly string[]).includes(sub)) {
+        remainingS = returnRemainingS({ tilt, force: tlm?.force ?? 0, wasHeadDown: ctx.wasHeadDown, phase: sub as ReturnPhaseName, inPhaseS }, settings);
+      } else {
+        // The firmware's return (or a lost link): its own profile, estimated the same way.
+        remainingS = returnRemainingS({ tilt, force: tlm?.force ?? 0, wasHeadDown: tilt > 1 }, settings);
+      }
+    } else if (phase === "completed" || phase === "aborted" || phase === "fault" || phase === "refused") remainingS = 0;
     const out: SessionSnapshot = {
       phase,
       state: stateString(s.value),
@@ -364,6 +390,11 @@ export function startSession(opts: SessionOptions): SessionHandle {
   actor.subscribe({
     next: (s) => {
       drainNotes(s);
+      const st = stateString(s.value);
+      if (st !== lastState) {
+        lastState = st;
+        stateSince = clock.now();
+      }
       const phase = phaseOf(s);
       if (phase !== lastPhase) {
         if (phase === "running" && runningSince === undefined) {
@@ -372,7 +403,10 @@ export function startSession(opts: SessionOptions): SessionHandle {
             const startTilt = s.context.tlm?.tilt ?? s.context.caps?.axes.tilt?.upright ?? -80;
             // Load-cell noise can read slightly negative at rest; the plan wants a force >= 0.
             const startForce = Math.max(0, s.context.tlm?.force ?? 0);
-            plannedS = planActions(actions, { startTilt, accel: s.context.caps?.axes.tilt?.accelMax ?? 10, startForce }).totalS;
+            const plan = planActions(actions, { startTilt, accel: s.context.caps?.axes.tilt?.accelMax ?? 10, startForce });
+            plannedS = plan.totalS;
+            const end = plan.at(plan.totalS);
+            planEnd = { tilt: end.tilt, force: end.force, headDown: plan.maxAngle > 1 };
           }
         } else if (phase !== "running" && runningSince !== undefined) {
           programMs += clock.now() - runningSince;

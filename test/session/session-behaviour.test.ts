@@ -189,3 +189,20 @@ describe("abandoning a session", () => {
     expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
   });
 });
+
+describe("time left", () => {
+  it("the estimate at the start matches the real session, and it counts down through rests", async () => {
+    const h = startHarness(getBuiltin("oscillation")!);
+    expect(h.runUntilState(/^running/)).toBe(true);
+    const t0 = h.clock.now();
+    const estimate = h.snapshot().remainingS!;
+    expect(h.runUntilState(/^returning\.rest/)).toBe(true);
+    h.clock.advance(20_000);
+    const inRest = h.snapshot().remainingS!;
+    h.clock.advance(20_000);
+    expect(h.snapshot().remainingS!).toBeCloseTo(inRest - 20, 0);
+    expect(h.finish()).toBe(true);
+    const actual = (h.clock.now() - t0) / 1000;
+    expect(Math.abs(estimate - actual) / actual).toBeLessThan(0.05);
+  });
+});
