@@ -69,6 +69,7 @@ export type SessionMachineEvent =
   | { type: "SUPERVISOR_CLEAR" }
   | { type: "LINK_LOST"; reason: string }
   | { type: "LINK_RESTORED"; rebooted: boolean }
+  | { type: "LINK_CLOSED" }
   | { type: "DEVICE_FAULT"; code: string; message: string }
   | { type: "DEVICE_RETURN_DONE" }
   | { type: "DEVICE_NOTE"; message: string }
@@ -536,6 +537,10 @@ export const sessionMachine = setup({
             },
           },
           on: {
+            LINK_CLOSED: {
+              target: "#session.fault",
+              actions: assign({ outcome: "fault", reason: "link closed: device returning on its own (watchdog)" }),
+            },
             LINK_RESTORED: { target: "device", actions: { type: "note", params: { kind: "link", code: "LINK_RESTORED", message: "link restored: following the device's return (no motion resumes without a new start)" } } },
             LINK_LOST: {},
             CMD_FAIL: {},

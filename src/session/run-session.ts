@@ -314,10 +314,10 @@ export function startSession(opts: SessionOptions): SessionHandle {
     stats.maxAngle = Math.max(stats.maxAngle, t.tilt);
     stats.maxSpeed = Math.max(stats.maxSpeed, Math.abs(t.vel));
     stats.maxForce = Math.max(stats.maxForce, t.force ?? 0);
+    // The machine's subscription publishes the new snapshot to onUpdate listeners.
     actor.send({ type: "TLM", tlm: t });
     for (const cb of sampleCbs) cb(t);
     runSupervisor();
-    publish();
   };
 
   const onDeviceEvent = (e: EventMsg): void => {
@@ -336,9 +336,13 @@ export function startSession(opts: SessionOptions): SessionHandle {
         if (e.status === "lost" || e.status === "closed") {
           record("session", "link", "LINK_LOST", `link ${e.status}: ${e.reason}`);
           actor.send({ type: "LINK_LOST", reason: e.reason });
+          // A closed port or connection does not come back: the firmware's return has the user now.
+          if (e.status === "closed") actor.send({ type: "LINK_CLOSED" });
         }
       } else if (e.type === "reboot") {
         record("session", "fault", "DEVICE_REBOOT", `device rebooted (boot ${e.previousBoot ?? "?"} -> ${e.caps.boot ?? "?"})`);
+        // The device lost its RAM state (our limits among it) and runs its own return if not upright.
+        actor.send({ type: "DEVICE_FAULT", code: "REBOOT", message: "device rebooted" });
       } else if (e.type === "restored") {
         actor.send({ type: "LINK_RESTORED", rebooted: e.rebooted });
       }

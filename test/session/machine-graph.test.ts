@@ -53,6 +53,7 @@ const RETURN_EVENTS: SessionMachineEvent[] = [
   { type: "TLM", tlm: tlm(5, 0) },
   { type: "DEVICE_RETURN_DONE" },
   { type: "LINK_RESTORED", rebooted: false },
+  { type: "LINK_CLOSED" },
   { type: "FOLLOW_TIMEOUT" },
   ...afterEvents,
 ];

@@ -206,3 +206,16 @@ describe("time left", () => {
     expect(Math.abs(estimate - actual) / actual).toBeLessThan(0.05);
   });
 });
+
+describe("link closed", () => {
+  it("a transport that closes mid-session ends the session at once, handed to the firmware, which returns", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    void h.link.transport.close();
+    const s = await h.session.done;
+    expect(s.outcome).toBe("fault");
+    expect(s.reason).toMatch(/link closed: device returning on its own/);
+    h.clock.runUntil(() => h.device.truth().mode === "idle" && Math.abs(h.device.truth().tilt - UPRIGHT) < 0.5, 600_000);
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
+  });
+});
