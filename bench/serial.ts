@@ -1,0 +1,103 @@
+// Serial command round trip: companion `move` -> device `ack` over a socat pseudo-terminal pair (the
+// real serialport stack, CRC framing, the link layer with ids and retries, the simulated firmware on
+// the other end), against the floor: a bare line echoed back over the same kind of pair.
+import { pathToFileURL } from "node:url";
+import { FramedStreamTransport, RealClock } from "../protocol/index.js";
+import { openSerialPort } from "../protocol/transport/serial.js";
+import { createSimDevice } from "../device-sim/index.js";
+import { DeviceLink } from "../src/link/device-link.js";
+import { openPtyPair } from "../test/helpers/socat.js";
+import { hasTool } from "../test/helpers/real-io.js";
+import { latency, ratio, timeRoundTrips, within, type LatencyFigures } from "./stats.js";
+
+export interface SerialBenchResult {
+  skipped?: string;
+  commands?: LatencyFigures;
+  floor?: LatencyFigures;
+  /** p50 of the command round trip over the p50 of the bare echo. */
+  ratio?: number;
+  target: { maxRatio: number };
+  pass?: boolean;
+}
+
+export const SERIAL_TARGET = 1.5;
+
+/** Bare echo over a pty pair: write one line of `bytes` on A, the other end writes it back. */
+async function echoFloor(n: number, bytes: number): Promise<number[]> {
+  const pair = await openPtyPair();
+  const a = await openSerialPort(pair.a);
+  const b = await openSerialPort(pair.b);
+  b.onData((chunk) => b.write(chunk));
+  let buf = 0;
+  let wake: (() => void) | undefined;
+  a.onData((chunk) => {
+    buf += chunk.length;
+    if (buf >= bytes && wake) {
+      buf -= bytes;
+      const w = wake;
+      wake = undefined;
+      w();
+    }
+  });
+  const line = Buffer.from(`${"x".repeat(bytes - 1)}\n`);
+  try {
+    return await timeRoundTrips(n, 20, () =>
+      within(
+        new Promise<void>((resolve) => {
+          wake = resolve;
+          a.write(line);
+        }),
+        2000,
+        "echo",
+      ),
+    );
+  } finally {
+    await a.close();
+    await b.close();
+    await pair.close();
+  }
+}
+
+export async function runSerialBench(opts: { commands?: number } = {}): Promise<SerialBenchResult> {
+  const target = { maxRatio: SERIAL_TARGET };
+  if (!hasTool("socat")) return { skipped: "socat is not installed (apt install socat)", target };
+  const n = opts.commands ?? 300;
+  const pair = await openPtyPair();
+  const clock = new RealClock(1);
+  const devPort = await openSerialPort(pair.b);
+  const device = createSimDevice({ clock, transport: new FramedStreamTransport(devPort, "device"), seed: 1 });
+  const compPort = await openSerialPort(pair.a);
+  const link = new DeviceLink(new FramedStreamTransport(compPort, "companion"), clock, { idPrefix: "bench" });
+  let frameBytes = 0;
+  let samples: number[];
+  try {
+    await within(link.handshake(), 5000, "handshake");
+    // Small moves near upright alternate, so every command is a real one the firmware acts on.
+    samples = await timeRoundTrips(n, 20, async (i) => {
+      const target = i % 2 === 0 ? -79.5 : -79.8;
+      const ack = await within(link.command({ type: "move", axis: "tilt", target, speed: 1 }), 2000, "move");
+      if (ack.result !== "accepted") throw new Error(`move ${target}: ${ack.result} ${ack.reason ?? ""}`);
+    });
+    frameBytes = `{"v":1,"seq":123,"type":"move","id":"bench-123","axis":"tilt","target":-79.5,"speed":1}*ABCD\n`.length;
+  } finally {
+    device.stop();
+    await link.close();
+    await devPort.close();
+    await pair.close();
+  }
+  const floorSamples = await echoFloor(n, frameBytes);
+  const commands = latency(samples);
+  const floor = latency(floorSamples);
+  const r = ratio(commands.p50Ms, floor.p50Ms);
+  return { commands, floor, ratio: r, target, pass: r <= SERIAL_TARGET };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runSerialBench().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (e: unknown) => {
+      console.error(`serial bench: ${(e as Error)?.message ?? String(e)}`);
+      process.exitCode = 1;
+    },
+  );
+}
