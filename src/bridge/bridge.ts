@@ -13,7 +13,7 @@ import { OwnerMap, parseBridgeInfo, type BridgeInfo } from "./ownership.js";
 import { decodePayload, TransactionCache, validateAction, type Response } from "./requests.js";
 import { CommandVerifier, type WallClock } from "./signing.js";
 import { StatePublisher } from "./state-publisher.js";
-import { BridgeTopics, isRequestAction, SIGNED_ACTIONS, type RequestAction } from "./topics.js";
+import { BridgeTopics, isRequestAction, REQUEST_ACTIONS, SIGNED_ACTIONS, type RequestAction } from "./topics.js";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -197,6 +197,12 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       case "return":
         r = await dev.returnUpright();
         break;
+      case "clear": {
+        const p = validateAction("clear", body);
+        if (!p.ok) return { status: "error", reason: p.reason };
+        r = await dev.clear(p.value.code);
+        break;
+      }
     }
     return r.ok ? { status: "ok", ...(r.data ?? {}) } : { status: "error", reason: r.reason };
   }
@@ -217,7 +223,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     }
     const d = decodePayload(payload);
     if (!isRequestAction(action)) {
-      respond(deviceId, action, { transaction: d.transaction, status: "error", reason: `unknown action "${action}" (expected one of start, pause, resume, stop, discomfort, return, select)` });
+      respond(deviceId, action, { transaction: d.transaction, status: "error", reason: `unknown action "${action}" (expected one of ${REQUEST_ACTIONS.join(", ")})` });
       return;
     }
     if (!d.ok) {

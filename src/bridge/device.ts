@@ -51,6 +51,11 @@ export interface BridgeDevice {
   discomfort(kind: "pain" | "dizziness" | "other"): ActionResult;
   /** Brings the device upright: stops the session, or asks the firmware for its slow return when idle. */
   returnUpright(): Promise<ActionResult>;
+  /**
+   * Acknowledges a latched device fault (e.g. WATCHDOG after the link was lost) so a new start can run;
+   * without a code, every fault the device reports. Never while a session runs.
+   */
+  clear(code?: string): Promise<ActionResult>;
   /** Chooses the program a later start without a program will run; never moves anything. */
   select(program: string): ActionResult;
   /** Stops any session (slow return) and closes the link. */

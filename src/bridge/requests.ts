@@ -20,6 +20,7 @@ const PAYLOADS = {
   return: z.object({}),
   discomfort: z.object({ kind: z.enum(["pain", "dizziness", "other"]).default("other") }),
   select: z.object({ program: z.string().min(1).max(64) }),
+  clear: z.object({ code: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, "must be a fault code such as WATCHDOG").optional() }),
 } satisfies Record<RequestAction, z.ZodType>;
 
 export type RequestPayload<A extends RequestAction> = z.infer<(typeof PAYLOADS)[A]>;

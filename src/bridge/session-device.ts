@@ -13,7 +13,7 @@ export interface LinkLike {
   caps: CapsMsg | undefined;
   readonly status: string;
   handshake(): Promise<CapsMsg>;
-  command(body: { type: "return" }): Promise<AckMsg>;
+  command(body: { type: "return" } | { type: "clear"; code: string }): Promise<AckMsg>;
   onTelemetry(cb: (t: TelemetryMsg) => void): () => void;
   onLink(cb: (e: { type: string; status?: string }) => void): () => void;
 }
@@ -323,6 +323,25 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
     } catch (e) {
       return { ok: false, reason: (e as Error).message };
     }
+  }
+
+  async clear(code?: string): Promise<ActionResult> {
+    const link = this.conn?.link;
+    if (!link || this.st.link !== "online") return { ok: false, reason: `device ${this.id} is not connected (link ${this.st.link})` };
+    if (this.session || this.starting) return { ok: false, reason: `busy: a session is running on ${this.id}` };
+    const codes = code ? [code] : this.st.faults;
+    if (codes.length === 0) return { ok: true, data: { cleared: [] } };
+    const cleared: string[] = [];
+    for (const c of codes) {
+      try {
+        const ack = await link.command({ type: "clear", code: c });
+        if (ack.result !== "accepted" && ack.result !== "done") return { ok: false, reason: `clear ${c}: device ${ack.result}${ack.reason ? `: ${ack.reason}` : ""}`, };
+        cleared.push(c);
+      } catch (e) {
+        return { ok: false, reason: `clear ${c}: ${(e as Error).message}` };
+      }
+    }
+    return { ok: true, data: { cleared } };
   }
 
   select(program: string): ActionResult {

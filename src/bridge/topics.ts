@@ -1,10 +1,13 @@
 // The bridge's own topic layout, next to the device protocol's <base>/<id>/{cmd,ack,tlm,evt,caps,status}.
 // Names never collide with those channels, and "bridge" is reserved so it can never be a device id.
 
-export const REQUEST_ACTIONS = ["start", "pause", "resume", "stop", "discomfort", "return", "select"] as const;
+export const REQUEST_ACTIONS = ["start", "pause", "resume", "stop", "discomfort", "return", "select", "clear"] as const;
 export type RequestAction = (typeof REQUEST_ACTIONS)[number];
-/** Actions that can make the table move towards a head-down position: they must be signed. */
-export const SIGNED_ACTIONS: ReadonlySet<RequestAction> = new Set(["start", "resume"]);
+/**
+ * Actions that can make the table move, or re-enable motion after a safety fault latched it off
+ * (`clear`): they must be signed.
+ */
+export const SIGNED_ACTIONS: ReadonlySet<RequestAction> = new Set(["start", "resume", "clear"]);
 
 export function isRequestAction(s: string): s is RequestAction {
   return (REQUEST_ACTIONS as readonly string[]).includes(s);

@@ -117,7 +117,9 @@ describe("bridge over aedes", () => {
     const forResume = signCommand({}, KEY, Date.now(), { deviceId: "t1", action: "start" });
     expect(await obs.request("invert", "t1", "resume", forResume)).toMatchObject({ status: "error", code: "bad-signature" });
     expect(await obs.request("invert", "t1", "resume", signCommand({ transaction: "r" }, KEY, Date.now(), { deviceId: "t1", action: "resume" }))).toMatchObject({ status: "ok" });
-    expect(dev.calls).toEqual(["start:beginner", "resume"]);
+    expect(await obs.request("invert", "t1", "clear", { transaction: "c" })).toMatchObject({ status: "error", code: "unsigned" });
+    expect(await obs.request("invert", "t1", "clear", signCommand({ transaction: "c2", code: "WATCHDOG" }, KEY, Date.now(), { deviceId: "t1", action: "clear" }))).toMatchObject({ status: "ok" });
+    expect(dev.calls).toEqual(["start:beginner", "resume", "clear:WATCHDOG"]);
   });
 
   it("accepts stop, pause and discomfort without a key, even with a broken payload", async () => {

@@ -118,6 +118,10 @@ export class FakeDevice implements BridgeDevice {
     this.calls.push("return");
     return { ok: true };
   }
+  async clear(code?: string): Promise<ActionResult> {
+    this.calls.push(`clear:${code ?? "*"}`);
+    return { ok: true };
+  }
   select(p: string): ActionResult {
     this.calls.push(`select:${p}`);
     return { ok: true };

@@ -1,0 +1,93 @@
+// SessionDevice on virtual time with the embedded simulator: link state, telemetry in the state,
+// and the latched-fault path (a lost link latches WATCHDOG; starts are refused until a clear).
+import { describe, expect, it } from "vitest";
+import { VirtualClock } from "../../protocol/index.js";
+import { createEmbeddedSim, type SimDevice } from "../../device-sim/index.js";
+import { resolveProgram } from "../../src/bridge/programs.js";
+import { SessionDevice } from "../../src/bridge/session-device.js";
+import { DeviceLink } from "../../src/link/device-link.js";
+import { startSession } from "../../src/session/run-session.js";
+
+const SHORT = { name: "short", steps: [{ type: "ramp", to: -50, speed: 10 }, { type: "hold", seconds: 2 }, { type: "return" }] };
+
+function setup() {
+  const clock = new VirtualClock();
+  let sim: SimDevice | undefined;
+  let opens = 0;
+  const dev = new SessionDevice("v1", "sim", {
+    open: async () => {
+      opens++;
+      const e = createEmbeddedSim({ clock, seed: 11 });
+      sim = e.device;
+      const link = new DeviceLink(e.companion, clock);
+      return { link, clock, close: async () => { await link.close(); e.device.stop(); } };
+    },
+    program: resolveProgram,
+    startSession: (o) => startSession(o),
+    clock,
+  });
+  /** Advances virtual time in small steps, letting promise continuations run in between. */
+  const run = async (ms: number) => {
+    for (let t = 0; t < ms; t += 10) {
+      clock.advance(10);
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  /** Runs a promise to completion on virtual time (bounded). */
+  const settle = async <T>(p: Promise<T>, maxMs = 60_000): Promise<T> => {
+    let done = false;
+    let value: T | undefined;
+    void p.then((v) => {
+      done = true;
+      value = v;
+    });
+    for (let t = 0; t < maxMs && !done; t += 10) await run(10);
+    if (!done) throw new Error("did not settle in virtual time");
+    return value as T;
+  };
+  return { clock, dev, run, settle, sim: () => sim!, opens: () => opens };
+}
+
+describe("SessionDevice (virtual time)", () => {
+  it("goes online with the device's telemetry in its state", async () => {
+    const { dev, run } = setup();
+    const changes: boolean[] = [];
+    dev.onChange((u) => changes.push(u));
+    await run(500);
+    expect(dev.state()).toMatchObject({ link: "online", mode: "idle", stop_switch: "ok", ankle_lock: true });
+    expect(dev.state().angle).toBeCloseTo(-80, 0);
+    expect(dev.info()).toMatchObject({ axes: { tilt: true } });
+    expect(changes).toContain(true);
+  });
+
+  it("refuses starts while WATCHDOG is latched, and starts after a clear", async () => {
+    const { dev, run, settle, sim, opens } = setup();
+    await run(500);
+    sim().inject.dropLink(2500);
+    await run(4000);
+    expect(opens()).toBe(1);
+    expect(dev.state().faults).toContain("WATCHDOG");
+    const refused = await settle(dev.start({ program: SHORT }));
+    expect(refused).toMatchObject({ ok: false, reason: expect.stringMatching(/WATCHDOG/) });
+    expect(await settle(dev.clear())).toEqual({ ok: true, data: { cleared: ["WATCHDOG"] } });
+    await run(300);
+    expect(dev.state().faults).toEqual([]);
+    const ok = await settle(dev.start({ program: SHORT }));
+    expect(ok).toMatchObject({ ok: true });
+    expect(await settle(dev.clear())).toMatchObject({ ok: false, reason: expect.stringMatching(/^busy/) });
+    await run(40_000);
+    expect(dev.state()).toMatchObject({ phase: "completed", outcome: "completed" });
+  });
+
+  it("answers stop and discomfort without a session, and refuses pause/resume then", async () => {
+    const { dev, run } = setup();
+    await run(500);
+    expect(dev.stop()).toMatchObject({ ok: true });
+    expect(dev.discomfort("pain")).toMatchObject({ ok: true });
+    expect(dev.pause()).toMatchObject({ ok: false, reason: expect.stringMatching(/no session/) });
+    expect(dev.resume()).toMatchObject({ ok: false });
+    expect(dev.select("nope")).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown program "nope"/) });
+    expect(dev.select("beginner")).toEqual({ ok: true });
+    expect(dev.state().program).toBe("beginner");
+  });
+});
