@@ -34,6 +34,8 @@ const TiltConfig = z
     endStopMargin: nonneg.max(45).default(3),
     /** Physical acceleration capability of the drive (the firmware never asks for more than emergencyDecel). */
     driveAccel: pos.max(10_000).default(60),
+    /** Motion targets stay this far inside the hard limits: the position is only known to the sensors' accuracy. */
+    limitMargin: nonneg.max(1).default(0.02),
     /** Angle tolerance for "upright" and for a move being done. */
     tolerance: pos.max(5).default(0.2),
   })

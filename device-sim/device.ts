@@ -78,6 +78,9 @@ export interface SimDeviceOptions {
 function listeners<T>() {
   const set = new Set<(v: T) => void>();
   return {
+    get size(): number {
+      return set.size;
+    },
     add(cb: (v: T) => void): () => void {
       set.add(cb);
       return () => set.delete(cb);
@@ -186,7 +189,7 @@ export function createSimDevice(opts: SimDeviceOptions): SimDevice {
         fw.telemetry(now, plant.read(now));
       }
     } else plant.step(dt, { tiltVel: 0, force: plant.traction.force });
-    steps.emit(truth());
+    if (steps.size) steps.emit(truth());
   };
 
   const stepTimer = clock.setInterval(tick, config.stepMs);

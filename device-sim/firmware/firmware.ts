@@ -16,7 +16,7 @@ import type { PlantCommand, PlantReadings } from "../physics/plant.js";
 import { IdCache } from "./id-cache.js";
 import { guardLimits, stepBrake, stepSegment, type AxisSetpoint } from "./profile.js";
 import { planReturn, type ReturnPhase, type ReturnStep } from "./return-plan.js";
-import { decide, initialMonitorState, isCritical, monitor, type MonitorParams, type MonitorState, type SafetyAction, type Trip } from "./safety.js";
+import { decide, initialMonitorState, isCritical, monitor, type MonitorInputs, type MonitorParams, type MonitorState, type SafetyAction, type Trip } from "./safety.js";
 import { SensorTrust } from "./sensor-trust.js";
 import { checkForce, checkMove, hardSoftLimits, mergeLimits, type SoftLimits } from "./validate.js";
 
@@ -67,12 +67,26 @@ export class Firmware {
   private readonly ids: IdCache;
   private lastRxAt?: number;
   private mon: MonitorState;
+  /** Reused every step (the monitor does not keep it). */
+  private readonly monInputs: MonitorInputs = {
+    encoder: 0,
+    inclinometer: 0,
+    current: 0,
+    loadCell: 0,
+    sw: "ok",
+    lock: true,
+    cmdVel: 0,
+    lastRxAt: undefined,
+    estimate: 0,
+  };
   private readonly monParams: MonitorParams;
   private last?: PlantReadings;
   private estimate: number;
   private readonly trust: SensorTrust;
-  /** The estimate, low-passed while standing still: compared with the setpoint to notice the table is elsewhere. */
-  private still: number;
+  /** Low-passed (sensor estimate - setpoint): how far the table really is from where the profile thinks. */
+  private errEma = 0;
+  /** Integral of the commanded velocity, never re-based: where the drive was told to go. */
+  private cmdPos = 0;
   acted = 0;
 
   constructor(
@@ -83,12 +97,18 @@ export class Firmware {
     const r = opts.sample();
     // Like a real boot: average a burst of encoder samples before trusting the position.
     let sum = r.encoder;
-    for (let i = 1; i < BOOT_SAMPLES; i++) sum += opts.sample().encoder;
+    let force = r.loadCell;
+    for (let i = 1; i < BOOT_SAMPLES; i++) {
+      const s = opts.sample();
+      sum += s.encoder;
+      force += s.loadCell;
+    }
     this.estimate = hasTilt(c) ? sum / BOOT_SAMPLES : 0;
-    this.still = this.estimate;
+    force /= BOOT_SAMPLES;
     this.trust = new SensorTrust(c.sensors.mismatchDeg);
     this.sp = { p: this.estimate, v: 0 };
-    this.forceSp = hasTraction(c) ? Math.max(0, r.loadCell) : 0;
+    // Hold whatever force the brake kept; a reading within the noise of zero is zero.
+    this.forceSp = hasTraction(c) && force > c.traction.tolerance ? force : 0;
     this.soft = hardSoftLimits(c);
     this.ids = new IdCache(c.idCacheSize);
     this.mon = initialMonitorState(opts.now, r.sw, r.lock);
@@ -161,7 +181,7 @@ export class Firmware {
         if (!r.ok) return this.ack(msg.id, "rejected", r.reason);
         this.soft = r.soft;
         if (this.task.kind === "move") {
-          this.task = { ...this.task, target: Math.min(this.soft.tiltMax, Math.max(this.soft.tiltMin, this.task.target)) };
+          this.task = { ...this.task, target: this.insideSoft(this.task.target) };
         }
         if (this.forceTask) this.forceTask = { ...this.forceTask, target: Math.min(this.forceTask.target, this.soft.forceMax) };
         this.acted++;
@@ -189,7 +209,7 @@ export class Firmware {
     }
     if (this.task.kind === "move") this.ack(this.task.id, "failed", `superseded by ${id}`);
     if (this.task.kind === "brake" && this.task.id) this.ack(this.task.id, "failed", `superseded by ${id}`);
-    this.task = { kind: "move", id, target, speed };
+    this.task = { kind: "move", id, target: this.insideSoft(target), speed };
     this.acted++;
     this.ack(id, "accepted");
   }
@@ -281,37 +301,50 @@ export class Firmware {
   step(now: number, r: PlantReadings): PlantCommand {
     this.last = r;
     const tiltAxis = hasTilt(this.c);
-    this.estimate = tiltAxis ? this.trust.estimate(r, this.sp, this.faults.has("SENSOR_MISMATCH")) : 0;
+    this.estimate = tiltAxis ? this.trust.estimate(r, this.cmdPos, this.faults.has("SENSOR_MISMATCH")) : 0;
 
-    if (this.sp.v !== 0 || Math.abs(this.estimate - this.still) > 1) this.still = this.estimate;
-    else this.still += STILL_ALPHA * (this.estimate - this.still);
+    if (tiltAxis) this.trackPosition();
 
-    const m = monitor(now, { ...r, cmdVel: this.sp.v, lastRxAt: this.lastRxAt, estimate: this.estimate }, this.mon, this.monParams);
+    const inputs = this.monInputs;
+    inputs.encoder = r.encoder;
+    inputs.inclinometer = r.inclinometer;
+    inputs.current = r.current;
+    inputs.loadCell = r.loadCell;
+    inputs.sw = r.sw;
+    inputs.lock = r.lock;
+    inputs.cmdVel = this.sp.v;
+    inputs.lastRxAt = this.lastRxAt;
+    inputs.estimate = this.estimate;
+    const m = monitor(now, inputs, this.mon, this.monParams);
     this.mon = m.state;
     for (const t of m.trips) this.trip(t, now);
 
-    const action: SafetyAction = decide(now, {
-      pending: this.pending,
-      active: this.ret ? { rank: this.ret.rank, reduced: this.ret.reduced } : undefined,
-      safe: this.isSafe(r),
-      criticalLatched: this.criticalLatched(),
-    });
-    this.pending = [];
-    if (action.kind === "return") this.startReturn(now, action.cause, action, this.ret?.ids ?? []);
+    if (this.pending.length) {
+      const action: SafetyAction = decide(now, {
+        pending: this.pending,
+        active: this.ret ? { rank: this.ret.rank, reduced: this.ret.reduced } : undefined,
+        safe: this.isSafe(r),
+        criticalLatched: this.criticalLatched(),
+      });
+      this.pending = [];
+      if (action.kind === "return") this.startReturn(now, action.cause, action, this.ret?.ids ?? []);
+    }
 
     const dt = this.c.stepMs / 1000;
     if (tiltAxis) {
       const prev = this.sp;
       this.sp = this.ret ? this.stepReturnTilt(now, dt) : this.stepTask(dt);
-      this.sp = guardLimits(prev, this.sp, this.c.tilt.min, this.c.tilt.max, this.c.tilt.emergencyDecel, dt);
+      const m = this.c.tilt.limitMargin;
+      this.sp = guardLimits(prev, this.sp, this.c.tilt.min + m, this.c.tilt.max - m, this.c.tilt.emergencyDecel, dt);
     }
+    this.cmdPos += this.sp.v * dt;
     this.stepForce(dt, r);
     if (this.ret && this.returnFinished(r)) this.finishReturn("upright reached");
     return { tiltVel: this.sp.v, force: this.forceSp };
   }
 
   private trip(t: Trip, now: number): void {
-    if (t.code === "MOTOR_STALL" && this.ret && this.ret.stage === "running" && this.currentPhase() === "approach") {
+    if (t.code === "MOTOR_STALL" && this.ret && this.ret.stage === "running" && this.currentPhase() === "approach" && this.trust.trusted === "more head-down") {
       // Crawling into the upright end stop (after a sensor fault) reads as a stall: that is the end of travel.
       this.latch(t.code, `${t.msg}; end of travel during the final approach`);
       this.sp = { p: this.estimate, v: 0 };
@@ -331,7 +364,7 @@ export class Firmware {
   }
 
   private latch(code: FaultCodeName, msg: string): void {
-    if (code === "SENSOR_MISMATCH" && this.last) msg = `${msg}; return trusts ${this.trust.choose(this.last, this.sp)}`;
+    if (code === "SENSOR_MISMATCH" && this.last) msg = `${msg}; return trusts ${this.trust.choose(this.last, this.cmdPos)}`;
     this.faults.add(code);
     this.event(code, msg);
   }
@@ -386,13 +419,25 @@ export class Firmware {
     return this.rest();
   }
 
-  /**
-   * Standing still. The setpoint stays where it is unless the filtered sensors say the table is
-   * elsewhere (a stall, a sensor fault taken into account): then it is re-based on them.
-   */
   private rest(): AxisSetpoint {
-    if (this.sp.v === 0 && Math.abs(this.still - this.sp.p) > RESYNC_DEG) return { p: this.still, v: 0 };
     return { p: this.sp.p, v: 0 };
+  }
+
+  /**
+   * Closes the position loop without touching the velocity: when the filtered difference between the
+   * sensors and the setpoint exceeds REBASE_DEG (a short stall, a reboot, a change of trusted sensor),
+   * the profile is re-based on where the table really is. Plans then run from the true position, so a
+   * lag built up in one direction can never carry the table past a limit in the other. Only at (or
+   * through) standstill: re-basing in full motion on a stuck sensor would chase it and run away.
+   */
+  private trackPosition(): void {
+    const err = this.estimate - this.sp.p;
+    if (Math.abs(err - this.errEma) > 1) this.errEma = err;
+    else this.errEma += ERR_ALPHA * (err - this.errEma);
+    if (Math.abs(this.errEma) > REBASE_DEG && Math.abs(this.sp.v) < this.c.tilt.accelMax * (this.c.stepMs / 1000)) {
+      this.sp = { p: this.sp.p + this.errEma, v: this.sp.v };
+      this.errEma = 0;
+    }
   }
 
   private stepReturnTilt(now: number, dt: number): AxisSetpoint {
@@ -408,7 +453,7 @@ export class Firmware {
       if (ret.retryAt !== undefined && now < ret.retryAt) return this.rest();
       ret.retryAt = undefined;
       this.sp = this.rest();
-      ret.steps = planReturn(this.sp.p, this.c.tilt, { reduced: ret.reduced, rest: ret.startedHeadDown && !ret.restDone });
+      ret.steps = planReturn(this.sp.p, { ...this.c.tilt, upright: this.inside(this.c.tilt.upright) }, { reduced: ret.reduced, rest: ret.startedHeadDown && !ret.restDone });
       ret.idx = 0;
       ret.holdUntil = undefined;
       ret.stage = "running";
@@ -476,6 +521,20 @@ export class Firmware {
       return this.estimate > t.upright + t.approachZone + t.tolerance ? "rise" : "approach";
     }
     return ret.steps[ret.idx]?.phase ?? "release";
+  }
+
+  /** Targets keep a measurement-uncertainty margin inside the hard limits ... */
+  private inside(target: number): number {
+    const t = this.c.tilt;
+    // Trusting the noisier inclinometer, the position is known less well: keep further in.
+    const m = this.trust.trusted === "inclinometer" ? Math.max(t.limitMargin, DEGRADED_MARGIN_DEG) : t.limitMargin;
+    return Math.min(t.max - m, Math.max(t.min + m, target));
+  }
+
+  /** ... and companion moves inside the soft ones too (the firmware's own return ignores soft limits). */
+  private insideSoft(target: number): number {
+    const m = this.c.tilt.limitMargin;
+    return this.inside(Math.min(this.soft.tiltMax - m, Math.max(this.soft.tiltMin + m, target)));
   }
 
   private nearUpright(): boolean {
@@ -576,8 +635,10 @@ export class Firmware {
   }
 }
 
-const STILL_ALPHA = 0.02;
-const RESYNC_DEG = 0.5;
+const ERR_ALPHA = 0.05;
+const DEGRADED_MARGIN_DEG = 0.3;
+/** Well above the filtered encoder noise, below the margin kept inside the hard limits. */
+const REBASE_DEG = 0.01;
 const BOOT_SAMPLES = 64;
 
 function round(x: number, digits: number): number {

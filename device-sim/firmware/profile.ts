@@ -27,17 +27,21 @@ export function brakeDistance(u: number, vEnd: number, dv: number, dt: number): 
   return dt * ((m - 1) * u - (dv * (m - 1) * m) / 2 + Math.max(0, u - m * dv));
 }
 
+/** Distance to come if the next step runs at x and braking starts right after. */
+function reach(x: number, vEnd: number, dv: number, dt: number): number {
+  return x * dt + brakeDistance(x, vEnd, dv, dt);
+}
+
 /** Largest speed toward the target in [u-dv, min(u+dv, vMax)] from which the target is still reachable. */
 export function nextSpeed(u: number, dist: number, vMax: number, vEnd: number, dv: number, dt: number): number {
   let lo = u - dv;
   const hi = Math.max(lo, Math.min(u + dv, vMax));
-  const g = (x: number): number => x * dt + brakeDistance(x, vEnd, dv, dt);
-  if (g(hi) <= dist) return hi;
-  if (g(lo) > dist) return lo; // Unavoidable overshoot (target moved under us); the limit guard covers limits.
+  if (reach(hi, vEnd, dv, dt) <= dist) return hi;
+  if (reach(lo, vEnd, dv, dt) > dist) return lo; // Unavoidable overshoot (target moved under us); the limit guard covers limits.
   let top = hi;
   for (let i = 0; i < 40 && top - lo > 1e-12; i++) {
     const mid = (lo + top) / 2;
-    if (g(mid) <= dist) lo = mid;
+    if (reach(mid, vEnd, dv, dt) <= dist) lo = mid;
     else top = mid;
   }
   return lo;
@@ -80,13 +84,15 @@ export function stepBrake(sp: AxisSetpoint, decel: number, dt: number): { sp: Ax
  */
 export function guardLimits(prev: AxisSetpoint, next: AxisSetpoint, lo: number, hi: number, emergency: number, dt: number): AxisSetpoint {
   const s = Math.sign(next.v);
-  const clampP = (p: number): number => Math.min(hi, Math.max(lo, p));
-  if (s === 0) return { p: clampP(next.p), v: 0 };
+  // Standing still is never a limit problem (the table may rest a hair outside the margin, e.g. at boot).
+  if (s === 0) return next;
   const dv = emergency * dt;
   const room = s > 0 ? hi - next.p : next.p - lo;
-  if (room >= 0 && brakeDistance(Math.abs(next.v), 0, dv, dt) <= room + EPS) return next;
+  if (room >= -EPS && brakeDistance(Math.abs(next.v), 0, dv, dt) <= room + EPS) return next;
+  const before = s > 0 ? hi - prev.p : prev.p - lo;
+  if (before <= EPS) return { p: prev.p, v: 0 };
   const u = Math.sign(prev.v) === s ? Math.max(0, Math.abs(prev.v) - dv) : 0;
   const p = prev.p + s * u * dt;
-  if ((s > 0 && p >= hi) || (s < 0 && p <= lo)) return { p: clampP(p), v: 0 };
+  if ((s > 0 && p >= hi) || (s < 0 && p <= lo)) return { p: s > 0 ? hi : lo, v: 0 };
   return { p, v: s * u };
 }

@@ -73,28 +73,24 @@ export function initialMonitorState(now: number, sw: SwitchStateT, lock: boolean
   };
 }
 
-/** Held-condition helper: returns the new "since" and whether it has now lasted `ms`. */
-function held(cond: boolean, since: number | undefined, now: number, ms: number): { since?: number; fired: boolean } {
-  if (!cond) return { since: undefined, fired: false };
-  const s = since ?? now;
-  return { since: s, fired: now - s >= ms };
-}
-
-export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: MonitorParams): { state: MonitorState; trips: Trip[] } {
+export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: MonitorParams): { state: MonitorState; trips: readonly Trip[] } {
   const st: MonitorState = { ...prev, lastNow: now };
-  const trips: Trip[] = [];
+  let trips: Trip[] | undefined;
+  const push = (t: Trip): void => {
+    (trips ??= []).push(t);
+  };
   const dt = Math.max(0, now - prev.lastNow);
 
   // Link watchdog: armed once a peer has spoken; fires once per silence.
   if (inp.lastRxAt !== undefined && now - inp.lastRxAt >= p.watchdogMs && !st.wdTripped) {
     st.wdTripped = true;
-    trips.push({ code: "WATCHDOG", msg: `no valid frame for ${Math.round(now - inp.lastRxAt)} ms` });
+    push({ code: "WATCHDOG", msg: `no valid frame for ${Math.round(now - inp.lastRxAt)} ms` });
   }
 
   // Patient stop switch: edges only; the level is enforced where motion starts.
   if (inp.sw !== prev.sw) {
-    if (inp.sw === "pressed") trips.push({ code: "STOP_SWITCH", msg: "patient stop switch pressed" });
-    if (inp.sw === "disconnected") trips.push({ code: "SWITCH_DISCONNECTED", msg: "patient stop switch disconnected" });
+    if (inp.sw === "pressed") push({ code: "STOP_SWITCH", msg: "patient stop switch pressed" });
+    if (inp.sw === "disconnected") push({ code: "SWITCH_DISCONNECTED", msg: "patient stop switch disconnected" });
     st.sw = inp.sw;
   }
 
@@ -102,26 +98,28 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
   if (p.hasTilt) {
     // Ankle lock opening matters while inverted or while tilting head-down.
     if (prev.lock && !inp.lock && (inp.estimate > 0 || inp.cmdVel > 0)) {
-      trips.push({ code: "ANKLE_LOCK_OPEN", msg: `ankle lock opened at ${inp.estimate.toFixed(1)} deg` });
+      push({ code: "ANKLE_LOCK_OPEN", msg: `ankle lock opened at ${inp.estimate.toFixed(1)} deg` });
     }
 
-    const mm = held(Math.abs(inp.encoder - inp.inclinometer) > p.mismatchDeg, st.mismatchSince, now, p.mismatchMs);
-    st.mismatchSince = mm.since;
-    if (!mm.since) st.mismatchTripped = false;
-    if (mm.fired && !st.mismatchTripped) {
+    if (Math.abs(inp.encoder - inp.inclinometer) <= p.mismatchDeg) {
+      st.mismatchSince = undefined;
+      st.mismatchTripped = false;
+    } else st.mismatchSince ??= now;
+    if (st.mismatchSince !== undefined && now - st.mismatchSince >= p.mismatchMs && !st.mismatchTripped) {
       st.mismatchTripped = true;
-      trips.push({
+      push({
         code: "SENSOR_MISMATCH",
         msg: `encoder ${inp.encoder.toFixed(1)} vs inclinometer ${inp.inclinometer.toFixed(1)} deg`,
       });
     }
 
-    const oc = held(inp.current > p.currentMaxA, st.overSince, now, p.overcurrentMs);
-    st.overSince = oc.since;
-    if (!oc.since) st.overTripped = false;
-    if (oc.fired && !st.overTripped) {
+    if (inp.current <= p.currentMaxA) {
+      st.overSince = undefined;
+      st.overTripped = false;
+    } else st.overSince ??= now;
+    if (st.overSince !== undefined && now - st.overSince >= p.overcurrentMs && !st.overTripped) {
       st.overTripped = true;
-      trips.push({ code: "OVERCURRENT", msg: `motor current ${inp.current.toFixed(1)} A > ${p.currentMaxA} A` });
+      push({ code: "OVERCURRENT", msg: `motor current ${inp.current.toFixed(1)} A > ${p.currentMaxA} A` });
     }
 
     // Stall: commanded motion, stall-level current, and the position stays within a small band for stallMs.
@@ -132,7 +130,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
       st.stallRef = inp.estimate;
     } else if (now - st.stallSince >= p.stallMs) {
       st.stallSince = undefined;
-      trips.push({ code: "MOTOR_STALL", msg: `no movement at ${inp.estimate.toFixed(1)} deg while driving ${inp.cmdVel.toFixed(1)} deg/s` });
+      push({ code: "MOTOR_STALL", msg: `no movement at ${inp.estimate.toFixed(1)} deg while driving ${inp.cmdVel.toFixed(1)} deg/s` });
     }
 
     // Time head-down since the table was last near upright.
@@ -142,22 +140,26 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
     } else if (inp.estimate > 0) st.invertedMs += dt;
     if (st.invertedMs > p.maxInvertedS * 1000 && !st.invertedTripped) {
       st.invertedTripped = true;
-      trips.push({ code: "MAX_TIME_INVERTED", msg: `head-down for ${Math.round(st.invertedMs / 1000)} s` });
+      push({ code: "MAX_TIME_INVERTED", msg: `head-down for ${Math.round(st.invertedMs / 1000)} s` });
     }
   }
   st.lock = inp.lock;
 
   if (p.hasTraction) {
-    const of = held(inp.loadCell > p.forceTripN, st.overforceSince, now, 100);
-    st.overforceSince = of.since;
-    if (!of.since) st.overforceTripped = false;
-    if (of.fired && !st.overforceTripped) {
+    if (inp.loadCell <= p.forceTripN) {
+      st.overforceSince = undefined;
+      st.overforceTripped = false;
+    } else st.overforceSince ??= now;
+    if (st.overforceSince !== undefined && now - st.overforceSince >= OVERFORCE_MS && !st.overforceTripped) {
       st.overforceTripped = true;
-      trips.push({ code: "OVERFORCE", msg: `load cell ${inp.loadCell.toFixed(0)} N > ${p.forceTripN} N` });
+      push({ code: "OVERFORCE", msg: `load cell ${inp.loadCell.toFixed(0)} N > ${p.forceTripN} N` });
     }
   }
-  return { state: st, trips };
+  return { state: st, trips: trips ?? NO_TRIPS };
 }
+
+const OVERFORCE_MS = 100;
+const NO_TRIPS: readonly Trip[] = [];
 
 export interface Reaction {
   /** Higher wins. */

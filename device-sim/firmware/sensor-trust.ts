@@ -1,63 +1,72 @@
 // Which tilt reading the firmware believes. Normally the encoder (fine, directly on the drive). While the
-// two sensors agree, each one's offset from the commanded setpoint is learned. When they disagree beyond
-// the threshold, the return trusts the sensor that still follows the motion the drive was commanded to
-// make (a stuck, drifting or suddenly biased sensor stops doing so); if that does not single one out, it
-// trusts the more head-down reading, so the return never ends short of upright (it may then crawl into
-// the upright end stop at approach speed, which the stall detector reads as the end of travel).
+// two sensors agree, the firmware learns the inclinometer's offset from the encoder, and remembers the
+// last moment they agreed. When they disagree beyond the threshold, it trusts the sensor whose movement
+// since that moment matches the movement the drive was commanded to make (a stuck, drifting or suddenly
+// biased sensor stops doing so). If that does not single one out, it trusts the more head-down reading,
+// so the return never ends short of upright (it may then crawl into the upright end stop at approach
+// speed, which the stall detector reads as the end of travel).
 import type { PlantReadings } from "../physics/plant.js";
-import type { AxisSetpoint } from "./profile.js";
 
 export type Trusted = "encoder" | "inclinometer" | "more head-down";
 
-const LEARN = 0.01;
+/** Per-step learning rate of the offset (about 10 s at 10 ms steps). */
+const LEARN = 0.001;
 
 export class SensorTrust {
-  private encOff = 0;
-  private incOff = 0;
+  /** Inclinometer minus encoder while they agree: the mounting bias. */
+  private offset = 0;
   private learned = false;
+  private ref?: { enc: number; inc: number; cmd: number };
   private choice?: Trusted;
 
   constructor(private readonly mismatchDeg: number) {}
 
-  /** Inclinometer minus encoder as learned while they agreed (the mounting bias). */
-  get refDiff(): number {
-    return this.incOff - this.encOff;
+  /** The sensor believed during the current mismatch episode, if one is running. */
+  get trusted(): Trusted | undefined {
+    return this.choice;
   }
 
-  estimate(r: PlantReadings, sp: AxisSetpoint, mismatch: boolean): number {
+  get refDiff(): number {
+    return this.offset;
+  }
+
+  /**
+   * The tilt estimate for this step. `cmdPos` is the integral of the commanded velocity (never re-based),
+   * i.e. where the drive was told to go.
+   */
+  estimate(r: PlantReadings, cmdPos: number, mismatch: boolean): number {
     if (!mismatch) {
       this.choice = undefined;
-      if (Math.abs(r.encoder - r.inclinometer - (this.learned ? -this.refDiff : 0)) <= this.mismatchDeg / 2) {
-        const e = r.encoder - sp.p;
-        const i = r.inclinometer - sp.p;
-        if (!this.learned) {
-          this.encOff = e;
-          this.incOff = i;
-          this.learned = true;
-        } else {
-          this.encOff += LEARN * (e - this.encOff);
-          this.incOff += LEARN * (i - this.incOff);
-        }
+      const diff = r.inclinometer - r.encoder;
+      if (!this.learned) {
+        this.offset = diff;
+        this.learned = true;
+      }
+      if (Math.abs(diff - this.offset) <= this.mismatchDeg / 10) {
+        this.offset += LEARN * (diff - this.offset);
+        this.ref = { enc: r.encoder, inc: r.inclinometer, cmd: cmdPos };
       }
       return r.encoder;
     }
-    const enc = r.encoder - this.encOff;
-    const inc = r.inclinometer - this.incOff;
-    switch (this.choice ?? this.choose(r, sp)) {
+    const inc = r.inclinometer - this.offset;
+    switch (this.choice ?? this.choose(r, cmdPos)) {
       case "encoder":
-        return enc;
+        return r.encoder;
       case "inclinometer":
         return inc;
       default:
-        return Math.max(enc, inc);
+        return Math.max(r.encoder, inc);
     }
   }
 
   /** Decides (once per mismatch episode) which sensor the firmware believes from now on. */
-  choose(r: PlantReadings, sp: AxisSetpoint): Trusted {
+  choose(r: PlantReadings, cmdPos: number): Trusted {
     if (this.choice) return this.choice;
-    const devEnc = Math.abs(r.encoder - this.encOff - sp.p);
-    const devInc = Math.abs(r.inclinometer - this.incOff - sp.p);
+    const ref = this.ref;
+    if (!ref) return (this.choice = "more head-down");
+    const moved = cmdPos - ref.cmd;
+    const devEnc = Math.abs(r.encoder - ref.enc - moved);
+    const devInc = Math.abs(r.inclinometer - ref.inc - moved);
     if (Math.abs(devEnc - devInc) < this.mismatchDeg / 2) this.choice = "more head-down";
     else this.choice = devEnc < devInc ? "encoder" : "inclinometer";
     return this.choice;

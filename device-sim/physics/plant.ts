@@ -60,7 +60,8 @@ export class Plant {
           angleDeg: this.tilt.pos,
           vel: this.tilt.vel,
           moving: Math.abs(cmd.tiltVel) > 1e-9,
-          stalled: this.stalled,
+          // Pushing against a mechanical end stop loads the motor like a stall.
+          stalled: this.stalled || this.tilt.atEndStop,
           stallCurrentA: this.c.motor.stallCurrentA,
           extraA: this.extraCurrentA,
         })

@@ -123,15 +123,18 @@ export class Invariants {
   minTilt = Infinity;
   maxTilt = -Infinity;
   samples: SimTruth[] = [];
-  private wasStalledOrOff = false;
+  private excuseSteps = 0;
   keepSamples = true;
 
   constructor(private readonly device: SimDevice) {
     const c = device.config;
     device.onStep((s) => {
       if (this.keepSamples) this.samples.push(s);
-      const excused = !s.poweredOn || s.stalled || this.wasStalledOrOff;
-      this.wasStalledOrOff = !s.poweredOn || s.stalled;
+      // A stalled or unpowered drive stops dead, and restarts at its own mechanical rate when freed:
+      // that is physics, not firmware, so acceleration is not judged for a moment around those events.
+      if (!s.poweredOn || s.stalled) this.excuseSteps = 50;
+      const excused = this.excuseSteps > 0;
+      if (excused) this.excuseSteps--;
       this.minTilt = Math.min(this.minTilt, s.tilt);
       this.maxTilt = Math.max(this.maxTilt, s.tilt);
       if (c.model !== "stretcher") {

@@ -141,19 +141,33 @@ describe("sensor cross-check", () => {
     expect(clear(r, "SENSOR_MISMATCH").result).toBe("done");
   });
 
-  it("never stops short of upright when the more head-down sensor is the wrong one: it crawls to the end stop", () => {
+  it("trusts the sensor that still follows the commanded motion (a sudden head-down inclinometer bias)", () => {
     const r = rig({ tilt: { restS: 5, pauseS: 2 } });
     connect(r);
     moveTo(r, 20);
     r.device.inject.sensorBias("inclinometer", 6);
     untilEvent(r, "SENSOR_MISMATCH");
+    expect(r.client.events.find((e) => e.code === "SENSOR_MISMATCH")?.msg).toMatch(/return trusts encoder/);
+    r.until(() => r.client.hasEvent("RETURN_DONE"), 400_000, "return");
+    expect(Math.abs(r.truth().tilt + 80)).toBeLessThanOrEqual(0.2);
+    expect(r.inv.violations).toEqual([]);
+  });
+
+  it("when neither sensor can be singled out, trusts the more head-down one: never short of upright, crawls to the end stop", () => {
+    const r = rig({ tilt: { restS: 5, pauseS: 2 } });
+    connect(r);
+    moveTo(r, 20);
+    r.device.inject.sensorBias("encoder", 3.5);
+    r.device.inject.sensorBias("inclinometer", -3.5);
+    untilEvent(r, "SENSOR_MISMATCH");
+    expect(r.client.events.find((e) => e.code === "SENSOR_MISMATCH")?.msg).toMatch(/return trusts more head-down/);
     r.until(() => r.client.hasEvent("RETURN_DONE"), 400_000, "return");
     const end = r.truth();
-    // Truth ends at or below upright (never above, i.e. never short of it), at most at the mechanical stop.
-    expect(end.tilt).toBeLessThanOrEqual(-80 + 0.2);
+    // Never above upright (short of it); at most at the mechanical stop, reached at crawl speed.
+    expect(end.tilt).toBeLessThanOrEqual(-80);
     expect(end.tilt).toBeGreaterThanOrEqual(-83 - 1e-9);
-    // Past upright it only ever crawled.
     for (const s of r.inv.samples) if (s.tilt < -80) expect(Math.abs(s.vel)).toBeLessThanOrEqual(1 + 1e-9);
+    expect(r.client.events.find((e) => e.code === "MOTOR_STALL")?.msg).toMatch(/end of travel/);
   });
 
   it("catches a stuck encoder while moving (stall or mismatch) and brings the user back", () => {
