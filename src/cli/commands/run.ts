@@ -257,7 +257,9 @@ async function profileExtensions(name: string, programRef: string | undefined, d
   try {
     ps = openProfileSession(name, programRef === undefined ? undefined : resolveProgram(programRef), { device });
   } catch (e) {
-    throw new RunError(`--profile: ${(e as Error).message}`, EXIT.refused);
+    // Screening, conditions, ramp-up and rating refusals are safety refusals; an unknown profile or an
+    // unreadable store is bad input.
+    throw new RunError(`--profile: ${(e as Error).message}`, (e as Error).name === "UserError" ? EXIT.refused : EXIT.usage);
   }
   io.err(`invert: ${ps.explanation}\n`);
   return {

@@ -152,6 +152,7 @@ Ctrl-C stops the simulator (like pulling its plug: a connected companion sees th
       const why = await Promise.race([stopOn, sim.ended.then((e) => (e ? `error: ${e.message}` : "transport closed"))]);
       await sim.close();
       process.stderr.write(`sim: stopped (${why})\n`);
-      if (why.startsWith("error")) process.exitCode = 1;
+      // A transport failure is a device/link error (src/cli/exit-codes.ts).
+      if (why.startsWith("error")) process.exitCode = 3;
     });
 }
