@@ -10,7 +10,7 @@ import * as programs from "../../src/cli/commands/programs.js";
 import * as report from "../../src/cli/commands/report.js";
 import * as run from "../../src/cli/commands/run.js";
 import * as sim from "../../src/cli/commands/sim.js";
-import { ESCAPE, REPO, invert, tempHome, type CliResult } from "./invert-process.js";
+import { ESCAPE, REPO, invert, startInvert, tempHome, type CliResult } from "./invert-process.js";
 
 const version = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version;
 
@@ -175,4 +175,27 @@ describe("full sessions on the embedded simulator, output piped", () => {
     expect(json.out).not.toMatch(ESCAPE);
     expect(json.err).toMatch(/\] \+\d+\.\ds running/);
   });
+});
+
+describe("Ctrl-C (SIGINT) without a terminal", () => {
+  it("stops and returns slowly; a second SIGINT keeps returning; exit 130 only once upright", async () => {
+    const p = startInvert(["run", "--speed", "20", "--json"]);
+    // Holding head-down: the return from here takes about 100 s of session time (5 s of wall time).
+    await p.waitForErr(/running \| step 2 hold/, 30_000);
+    p.child.kill("SIGINT");
+    await p.waitForErr(/invert: stopping: returning slowly to upright/, 10_000);
+    p.child.kill("SIGINT");
+    await p.waitForErr(/invert: still returning slowly/, 10_000);
+    expect(p.child.exitCode).toBeNull();
+    const { code, signal } = await p.exited;
+    expect(signal).toBeNull();
+    expect(code).toBe(130);
+    const s = JSON.parse(p.out()) as { outcome: string; finalTilt: number; reason: string };
+    expect(s.outcome).toBe("aborted");
+    expect(s.finalTilt).toBeLessThan(-79);
+    // The rest near horizontal happened after the first SIGINT: the return was the slow one.
+    const afterStop = p.err().slice(p.err().indexOf("invert: stopping"));
+    expect(afterStop).toMatch(/returning \| rest/);
+    expect(afterStop).toMatch(/returning \| approach/);
+  }, 60_000);
 });

@@ -46,3 +46,39 @@ export function invert(args: string[], opts: { home?: string; timeoutMs?: number
 
 /** Any ANSI escape sequence (CSI or a lone ESC). */
 export const ESCAPE = /\u001b/;
+
+export interface LiveCli {
+  readonly child: ReturnType<typeof spawn>;
+  out(): string;
+  err(): string;
+  /** Polls stderr until `re` matches (a line the command printed), within a deadline. */
+  waitForErr(re: RegExp, timeoutMs: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `invert ...args` and lets the test interact with it (signals) while it runs. */
+export function startInvert(args: string[], opts: { home?: string } = {}): LiveCli {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, INVERT_HOME: opts.home ?? tempHome() }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (err += s));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    out: () => out,
+    err: () => err,
+    exited,
+    async waitForErr(re, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(err)) {
+        if (child.exitCode !== null) throw new Error(`invert exited (${child.exitCode}) before printing ${re}; stderr:\n${err.slice(-2000)}`);
+        if (Date.now() > deadline) {
+          child.kill("SIGKILL");
+          throw new Error(`timed out after ${timeoutMs} ms waiting for ${re}; stderr:\n${err.slice(-2000)}`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+}
