@@ -16,6 +16,7 @@ import { SessionDevice, type SessionDeviceDeps } from "./session-device.js";
 import { DeviceLink } from "../link/device-link.js";
 import { parseDeviceUri } from "../link/device-uri.js";
 import { randomBytes } from "node:crypto";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { connectMqtt } from "./mqtt-client.js";
 import { MqttMux } from "./mqtt-mux.js";
 import { DEFAULT_ROOT } from "../../protocol/index.js";
@@ -50,6 +51,12 @@ const connectGate = limiter(16);
  * mqtt-mux.ts. Serial devices and the simulator open through the link layer as usual.
  */
 const muxes = new Map<string, Promise<MqttMux>>();
+
+async function closeMuxes(): Promise<void> {
+  const all = [...muxes.values()];
+  muxes.clear();
+  await Promise.all(all.map((p) => p.then((m) => m.client.endAsync()).catch(() => undefined)));
+}
 
 async function openShared(uriText: string, clock: Clock): Promise<{ link: DeviceLink; clock: Clock; close(): Promise<void> }> {
   const uri = parseDeviceUri(uriText);
@@ -114,13 +121,27 @@ export async function runBridgeService(config: BridgeConfig, opts: ServiceOption
     createDevice: (d) => sessionDeviceFor(d, clock, { ...opts, log, store: lazyStore }),
   });
   log("info", `serving ${bridge.served().length} device(s): ${bridge.served().join(", ")}`);
+  // INVERT_BRIDGE_STATS=1: event-loop delay every 5 s, the first thing to look at when responses are slow.
+  if (process.env.INVERT_BRIDGE_STATS === "1") {
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    h.enable();
+    setInterval(() => {
+      log("info", `event loop delay ms: p50 ${(h.percentile(50) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)}`);
+      h.reset();
+    }, 5000).unref();
+  }
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       log("info", `${sig}: stopping (sessions return slowly)`);
-      void bridge.stop().finally(() => {
-        store?.close?.();
-        resolve();
-      });
+      // Backstop: whatever still holds the event loop, the process ends (devices return on their own).
+      setTimeout(() => process.exit(0), 10_000).unref();
+      void bridge
+        .stop()
+        .then(() => closeMuxes())
+        .finally(() => {
+          store?.close?.();
+          resolve();
+        });
     };
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
