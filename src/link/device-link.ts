@@ -44,7 +44,7 @@ export class LinkError extends Error {
   override readonly name = "LinkError";
   constructor(
     message: string,
-    readonly code: "no-ack" | "handshake-timeout" | "incompatible" | "closed",
+    readonly code: "no-ack" | "handshake-timeout" | "incompatible" | "closed" | "superseded",
   ) {
     super(message);
   }
@@ -109,6 +109,7 @@ interface Pending {
 const SUPPORTED_PROTOS: readonly number[] = [PROTO_VERSION];
 /** Commands kept waiting for their "done" ack; older ones are forgotten (a newer move supersedes them). */
 const MAX_AWAITING_DONE = 64;
+const MOTION: ReadonlySet<Cmd["type"]> = new Set(["move", "force", "stop", "return"]);
 
 export class DeviceLink {
   caps: CapsMsg | undefined;
@@ -268,6 +269,7 @@ export class DeviceLink {
       this.clock.setTimeout(() => cbs.onNoAck?.(err), 0);
       return id;
     }
+    this.supersede(body.type);
     const p: Pending = { msg, attempts: 0, sentAt: 0, timer: undefined, acked: false, cbs };
     this.pending.set(id, p);
     this.attempt(id, p);
@@ -299,6 +301,24 @@ export class DeviceLink {
       },
     });
     return { id, accepted, done };
+  }
+
+  /**
+   * A newer motion command makes older unacknowledged ones moot: retrying them would act on stale
+   * intent (a `stop` retried after the move that followed it would stop that move). `move` and `force`
+   * drive different axes, so they only supersede their own kind; `stop` and `return` supersede all.
+   */
+  private supersede(type: Cmd["type"]): void {
+    if (!MOTION.has(type)) return;
+    for (const [id, p] of this.pending) {
+      if (p.acked || !MOTION.has(p.msg.type)) continue;
+      const other = p.msg.type;
+      const clash = type === "stop" || type === "return" || other === "stop" || other === "return" || other === type;
+      if (!clash) continue;
+      this.clock.clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.cbs.onNoAck?.(new LinkError(`${other} ${id}: superseded by a newer ${type}`, "superseded"));
+    }
   }
 
   private attempt(id: string, p: Pending): void {

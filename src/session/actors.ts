@@ -24,6 +24,21 @@ export interface MotionInput {
   timeoutMs: number;
 }
 
+/** Position and force a finished motion settles within (the device's own "done" uses 0.2 deg / 2 N). */
+const DONE_TILT_DEG = 0.3;
+const DONE_VEL = 0.05;
+const DONE_FORCE_N = 3;
+
+/**
+ * Telemetry showing the motion finished. A lost "done" frame (the device sends it once) must not stall
+ * the session until the timeout, so telemetry can complete an accepted motion too.
+ */
+function reached(cmd: CommandBody, t: TelemetryMsg): boolean {
+  if (cmd.type === "move") return Math.abs(t.tilt - cmd.target) <= DONE_TILT_DEG && Math.abs(t.vel) < DONE_VEL;
+  if (cmd.type === "force") return t.force !== undefined && Math.abs(t.force - cmd.target) <= DONE_FORCE_N && t.mode !== "moving";
+  return false;
+}
+
 /** Sends one command and reports STEP_DONE when the device says "done" (or, for stop, any success). */
 export const motionActor = fromCallback<{ type: "noop" }, MotionInput>(({ sendBack, input }) => {
   let finished = false;
@@ -43,9 +58,18 @@ export const motionActor = fromCallback<{ type: "noop" }, MotionInput>(({ sendBa
     };
   }
   const motion = cmd.type === "move" || cmd.type === "force";
+  let accepted = false;
+  const offTlm = motion
+    ? input.link.onTelemetry((t) => {
+        if (accepted && reached(cmd, t)) report({ type: "STEP_DONE" });
+      })
+    : () => {};
   input.link.sendCommand(cmd, {
     onAck: (a) => {
-      if (a.result === "accepted" && motion) return;
+      if (a.result === "accepted" && motion) {
+        accepted = true;
+        return;
+      }
       if (a.result === "accepted" || a.result === "done") report({ type: "STEP_DONE" });
       else report({ type: "CMD_FAIL", message: `${cmd.type} ${a.result}${a.reason ? `: ${a.reason}` : ""}`, result: a.result });
     },
@@ -57,6 +81,7 @@ export const motionActor = fromCallback<{ type: "noop" }, MotionInput>(({ sendBa
   );
   return () => {
     live = false;
+    offTlm();
     input.clock.clearTimeout(timer);
     // Left before the device finished: the motion must not carry on by itself.
     if (!finished && motion) input.link.sendCommand({ type: "stop" });

@@ -106,6 +106,30 @@ describe("DeviceLink commands", () => {
     expect(s.link.quality().failedCommands).toBe(1);
   });
 
+  it("stops retrying a motion command once a newer one supersedes it", () => {
+    const s = setup();
+    handshake(s);
+    s.dev.ignore = (m) => m.type === "stop";
+    let err: LinkError | undefined;
+    s.link.sendCommand({ type: "stop" }, { onNoAck: (e) => (err = e) });
+    s.clock.advance(100);
+    const acks: AckMsg[] = [];
+    s.link.sendCommand({ type: "move", axis: "tilt", target: 5, speed: 2 }, { onAck: (a) => acks.push(a) });
+    expect(err?.code).toBe("superseded");
+    s.clock.advance(3000);
+    // The stop went out once: a retry now would stop the move that followed it.
+    expect(s.dev.of("stop")).toHaveLength(1);
+    expect(acks.map((a) => a.result)).toEqual(["accepted"]);
+    // A force does not supersede a move on the other axis; limits never supersede anything.
+    s.dev.ignore = () => true;
+    let moveErr: LinkError | undefined;
+    s.link.sendCommand({ type: "move", axis: "tilt", target: 6, speed: 2 }, { onNoAck: (e) => (moveErr = e) });
+    s.link.sendCommand({ type: "force", axis: "traction", target: 10, rate: 5 });
+    s.link.sendCommand({ type: "limits", tiltMax: 30 });
+    s.clock.advance(100);
+    expect(moveErr).toBeUndefined();
+  });
+
   it("gives each command a unique id and delivers accepted then done", async () => {
     const s = setup();
     handshake(s);

@@ -219,3 +219,17 @@ describe("link closed", () => {
     expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
   });
 });
+
+describe("noisy link", () => {
+  it.each([1, 2, 3])("completes a program within every limit with corrupted bytes, latency and jitter (seed %i)", async (seed) => {
+    const h = startHarness(getBuiltin("oscillation")!, { seed, session: { ret: QUICK }, simConfig: QUICK_SIM });
+    // About one frame in ten is lost (CRC), acks and "done" included.
+    Object.assign(h.simLink.faults, { corruptRate: 0.002, latencyMs: 5, jitterMs: 10 });
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome, s.reason).toBe("completed");
+    expect(s.link.rxDrops).toBeGreaterThan(50);
+    expect(truthViolations(h.truths, { limits: s.limits!, upright: UPRIGHT, returnSpeed: 4, approachSpeed: 1, approachZone: 10 })).toEqual([]);
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
+  });
+});
