@@ -255,7 +255,12 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     if (resp.status === "error") log("warn", `refused ${action} for ${deviceId}${tx !== undefined ? ` (transaction ${tx})` : ""}: ${resp.reason}`);
     else log("info", `${action} for ${deviceId}${tx !== undefined ? ` (transaction ${tx})` : ""}: ok`);
     const out: Response = tx !== undefined ? { transaction: tx, ...resp } : resp;
-    if (tx !== undefined) txns.complete(deviceId, tx, out);
+    if (tx !== undefined) {
+      // An unauthorised request must not occupy its transaction id: whoever guessed it could otherwise
+      // block the genuine request that follows with the same id.
+      if (resp.code !== undefined) txns.forget(deviceId, tx);
+      else txns.complete(deviceId, tx, out);
+    }
     respond(deviceId, action, out);
   }
 

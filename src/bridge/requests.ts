@@ -100,6 +100,11 @@ export class TransactionCache {
     if (e) e.response = response;
   }
 
+  /** Drops a claim, so the transaction id can be used again (a request that was never authorised). */
+  forget(deviceId: string, transaction: string | number): void {
+    this.entries.delete(`${deviceId}\n${typeof transaction}:${transaction}`);
+  }
+
   get size(): number {
     return this.entries.size;
   }

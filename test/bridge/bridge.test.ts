@@ -145,6 +145,11 @@ describe("bridge over aedes", () => {
     expect(a).toEqual({ transaction: "dup", status: "ok" });
     expect(b).toEqual(a);
     expect(dev.calls).toEqual(["start:beginner"]);
+    // A forged request cannot reserve a transaction id ahead of the genuine one.
+    const forged = await obs.request("invert", "t1", "start", { transaction: "next", program: "beginner", ts: Date.now(), nonce: "forged-nonce", sig: "0".repeat(64) });
+    expect(forged).toMatchObject({ transaction: "next", status: "error", code: "bad-signature" });
+    expect(await obs.request("invert", "t1", "start", signedStart({ transaction: "next", program: "beginner" }))).toEqual({ transaction: "next", status: "ok" });
+    expect(dev.calls).toEqual(["start:beginner", "start:beginner"]);
   });
 
   it("announces Home Assistant discovery and removes devices dropped from the config", async () => {
