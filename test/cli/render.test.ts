@@ -72,7 +72,8 @@ describe("renderLive", () => {
 
   it("names the return's sub-phase and why it runs; the discomfort and Ctrl-C notices", () => {
     const ret = renderLive(view({ phase: "returning", state: "returning.rest", step: undefined, cycle: undefined, reason: "stopped by the user", remainingS: 80 }));
-    expect(ret[1]).toBe("RETURNING slowly (rest)");
+    expect(ret[1]).toBe("RETURNING slowly (resting near horizontal)");
+    expect(renderLive(view({ phase: "returning", state: "returning.somethingNew", step: undefined, cycle: undefined }))[1]).toBe("RETURNING slowly (somethingNew)");
     expect(ret).toContain("why: stopped by the user");
     expect(ret).toContain("elapsed 1:35  ·  about 1:20 left");
     const hurt = renderLive(view({ phase: "returning", state: "returning.descend", discomfort: true, reason: "discomfort reported" }, { interrupts: 0 }));

@@ -48,7 +48,7 @@ describeIfTool(["tmux"], "invert run on a terminal (tmux)", () => {
     const second = await t.waitFor(/still returning slowly/, 10_000);
     // Still running after two Ctrl-C: the live view keeps showing the return, no exit yet.
     expect(second).not.toMatch(/EXIT=/);
-    await t.waitFor(/RETURNING slowly \((rest|toPause|pause|rise|approach)\)/, 20_000);
+    await t.waitFor(/RETURNING slowly \((resting near horizontal|up to the pause angle|pausing before the rise|rising|slow final approach)\)/, 20_000);
     const end = await t.waitFor(/EXIT=\d+/, 30_000);
     expect(end).toMatch(/session aborted: beginner/);
     expect(end).toMatch(/ended at -\d+\.\d° \(upright\)/);

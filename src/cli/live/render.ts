@@ -37,6 +37,28 @@ export function gauge(value: number, min: number, max: number, cells: number, ma
   return `${lo}${bar}${hi}`;
 }
 
+/** The return's stages (src/session/machine.ts) in the words shown to the user. */
+export const RETURN_STAGES: Record<string, string> = {
+  haltCheck: "stopping",
+  halt: "stopping",
+  releaseCheck: "releasing traction",
+  release: "releasing traction",
+  descendCheck: "down to horizontal",
+  descend: "down to horizontal",
+  restCheck: "resting near horizontal",
+  rest: "resting near horizontal",
+  toPauseCheck: "up to the pause angle",
+  toPause: "up to the pause angle",
+  pause: "pausing before the rise",
+  riseCheck: "rising",
+  rise: "rising",
+  approachCheck: "slow final approach",
+  approach: "slow final approach",
+  device: "the device's own return",
+  linkLost: "link lost: the device returns on its own",
+  done: "upright",
+};
+
 function phaseTitle(s: SessionSnapshot): string {
   switch (s.phase) {
     case "connecting":
@@ -49,7 +71,7 @@ function phaseTitle(s: SessionSnapshot): string {
       return s.pausedBy === "supervisor" ? "PAUSED by the safety supervisor" : "PAUSED (space to resume)";
     case "returning": {
       const sub = s.state.replace(/^returning\.?/, "");
-      return `RETURNING slowly${sub ? ` (${sub})` : ""}`;
+      return `RETURNING slowly${sub ? ` (${RETURN_STAGES[sub] ?? sub})` : ""}`;
     }
     case "completed":
       return "COMPLETED";
