@@ -29,6 +29,35 @@ export function setNoDelay(client: MqttClient): void {
   s.socket?.setNoDelay?.(true);
 }
 
+/**
+ * Coalesces the socket writes of one event-loop iteration into one syscall. mqtt.js writes every packet
+ * on its own tick, so a thousand heartbeats and acks would cost a thousand writes; corking until
+ * setImmediate batches them, at the cost of at most one loop iteration of latency.
+ */
+export function coalesceWrites(client: MqttClient): void {
+  const s = client.stream as unknown as {
+    write: (...a: unknown[]) => boolean;
+    cork?: () => void;
+    uncork?: () => void;
+    __invertCoalesced?: boolean;
+  };
+  if (!s || s.__invertCoalesced || !s.cork || !s.uncork) return;
+  s.__invertCoalesced = true;
+  const write = s.write.bind(s);
+  let held = false;
+  s.write = (...a: unknown[]) => {
+    if (!held) {
+      held = true;
+      s.cork!();
+      setImmediate(() => {
+        held = false;
+        s.uncork!();
+      });
+    }
+    return write(...a);
+  };
+}
+
 export function mqttClientOptions(o: MqttConnectOptions): IClientOptions {
   const read = (p: string | undefined, field: string) => {
     if (!p) return undefined;
@@ -58,7 +87,10 @@ export function mqttClientOptions(o: MqttConnectOptions): IClientOptions {
 /** Connects (resolving on the first CONNACK) and keeps TCP_NODELAY set across reconnects. */
 export function connectMqtt(o: MqttConnectOptions): Promise<MqttClient> {
   const client = mqtt.connect(o.url, mqttClientOptions(o));
-  client.on("connect", () => setNoDelay(client));
+  client.on("connect", () => {
+    setNoDelay(client);
+    coalesceWrites(client);
+  });
   // Errors are reported through the first-connect promise or left to mqtt.js's reconnect loop.
   client.on("error", () => undefined);
   return new Promise((resolve, reject) => {
@@ -68,6 +100,8 @@ export function connectMqtt(o: MqttConnectOptions): Promise<MqttClient> {
       reject(new Error(`mqtt ${redact(o.url)}: ${e.message}`));
     };
     const onConnect = () => {
+      setNoDelay(client);
+      coalesceWrites(client);
       client.off("error", onError);
       resolve(client);
     };
