@@ -458,8 +458,15 @@ export const sessionMachine = setup({
         },
         CMD_FAIL: { target: ".device", actions: ({ context, event }) => void context.notes.push({ kind: "fault", code: "RETURN_FALLBACK", message: `return move failed (${event.message}): asking the device's own return` }) },
         SUPERVISOR: { guard: "supFirmware", target: ".device", actions: ({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: `${event.message}: following the device's return` }) },
-        LINK_LOST: { target: ".linkLost" },
-        DEVICE_FAULT: { target: ".device", actions: assign({ outcome: ({ context }) => (context.outcome === "completed" ? "fault" : context.outcome) }) },
+        // A program that finished is not "completed" if its return had to be left to the firmware.
+        LINK_LOST: {
+          target: ".linkLost",
+          actions: assign(({ context }) => (context.outcome === "completed" ? { outcome: "fault" as const, reason: "link lost during the return" } : {})),
+        },
+        DEVICE_FAULT: {
+          target: ".device",
+          actions: assign(({ context, event }) => (context.outcome === "completed" ? { outcome: "fault" as const, reason: `device fault during the return: ${event.code}` } : {})),
+        },
       },
       states: {
         haltCheck: { always: [{ guard: "noTelemetry", target: "device" }, { target: "halt" }] },
