@@ -69,7 +69,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const owners = new OwnerMap();
   const served = new Map<string, Served>();
   const ha = config.homeassistant;
-  const haOpts = { prefix: ha.prefix, base: config.base, version: opts.version };
+  const haOpts = { prefix: ha.prefix, base: config.base, version: opts.version, bridgeAvailability: availTopic };
   let stopping = false;
 
   const client = await connectMqtt({

@@ -22,11 +22,12 @@ export interface DiscoveryMessage {
 
 type Entity = { component: string; object: string; config: Record<string, unknown> };
 
-export function discoveryEntities(dev: DiscoveryDevice, base: string, bridgeVersion: string): Entity[] {
+/** `bridgeAvailability`: the availability topic of the process serving the device (default <base>/bridge/state). */
+export function discoveryEntities(dev: DiscoveryDevice, base: string, bridgeVersion: string, bridgeAvailability?: string): Entity[] {
   const t = new BridgeTopics(base);
   const common = {
     availability: [
-      { topic: t.bridgeState(), value_template: "{{ value_json.state }}" },
+      { topic: bridgeAvailability ?? t.bridgeState(), value_template: "{{ value_json.state }}" },
       { topic: t.availability(dev.id), value_template: "{{ value_json.state }}" },
     ],
     availability_mode: "all",
@@ -85,8 +86,8 @@ export function discoveryTopic(prefix: string, component: string, deviceId: stri
 }
 
 /** Retained config messages announcing a device's entities. */
-export function discoveryMessages(dev: DiscoveryDevice, opts: { prefix: string; base: string; version: string }): DiscoveryMessage[] {
-  return discoveryEntities(dev, opts.base, opts.version).map((en) => ({
+export function discoveryMessages(dev: DiscoveryDevice, opts: { prefix: string; base: string; version: string; bridgeAvailability?: string }): DiscoveryMessage[] {
+  return discoveryEntities(dev, opts.base, opts.version, opts.bridgeAvailability).map((en) => ({
     topic: discoveryTopic(opts.prefix, en.component, dev.id, en.object),
     payload: JSON.stringify(en.config),
   }));

@@ -55,6 +55,11 @@ describe("Home Assistant discovery", () => {
     expect(rm.map((m) => m.topic).sort()).toEqual([...byTopic.keys()].sort());
   });
 
+  it("wires the serving process's availability topic when several bridges share a broker", () => {
+    const m = discoveryMessages(dev, { ...opts, bridgeAvailability: "invert/bridge/rack-2/state" });
+    expect(JSON.parse(m[0].payload).availability[0]).toEqual({ topic: "invert/bridge/rack-2/state", value_template: "{{ value_json.state }}" });
+  });
+
   it("uses a custom prefix and base", () => {
     const m = discoveryMessages(dev, { ...opts, prefix: "ha", base: "clinic" });
     expect(m[0].topic.startsWith("ha/")).toBe(true);
