@@ -117,6 +117,10 @@ describe("plan preview", () => {
     expect(lines[0]).toMatch(/, max angle 20° at up to 4\.0°\/s, max force 150 N$/);
     expect(lines).toHaveLength(3);
     expect(lines[2]).toBe("  ... and 1 more step");
+    // On a narrow terminal the peaks move to their own line instead of being cut off.
+    const narrow = renderPlanPreview(p, 80, 1);
+    expect(narrow[0]).toMatch(/^plan: combo: 2 steps, 5:10 then about \d:\d\d of slow return$/);
+    expect(narrow[1]).toBe("  max angle 20° at up to 4.0°/s, max force 150 N");
   });
 });
 

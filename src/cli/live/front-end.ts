@@ -11,7 +11,7 @@ import { planProgram, planReturn } from "../../programs/plan.js";
 import type { Program } from "../../programs/schema.js";
 import type { SessionHandle } from "../../session/run-session.js";
 import type { RunContext, RunExtensions, RunIO } from "../commands/run.js";
-import { timeOfDay } from "./format.js";
+import { fit, timeOfDay } from "./format.js";
 import { listenKeys, type KeyCommand, type KeyInput } from "./keys.js";
 import { renderLive, renderPlanPreview, renderSummary, type PlanPreview } from "./render.js";
 import { LiveScreen } from "./screen.js";
@@ -143,7 +143,7 @@ export function createFrontEnd(base: RunIO, o: FrontEndOptions): FrontEnd {
         renderLive({ snap: handle.snapshot(), program: ctx.program.name, device, ...(o.speed !== undefined ? { speed: o.speed } : {}), keys, interrupts, width: width() });
       offEvents = handle.onEvent((e) => {
         if (e.code === "END") return;
-        screen.print(`[${timeOfDay(now())}] +${e.atS.toFixed(1)}s ${e.source === "device" ? "device " : ""}${e.kind}: ${e.code} ${e.message}`, frame());
+        screen.print(fit(`[${timeOfDay(now())}] +${e.atS.toFixed(1)}s ${e.source === "device" ? "device " : ""}${e.kind}: ${e.code} ${e.message}`, width()), frame());
       });
       screen.draw(frame());
       timer = setInterval(() => screen.draw(frame()), o.refreshMs ?? 200);

@@ -148,13 +148,11 @@ export interface PlanPreview {
 export function renderPlanPreview(p: PlanPreview, width: number, maxSteps = 8): string[] {
   const { plan } = p;
   const n = plan.steps.length;
-  const what = [
-    `${n} step${n === 1 ? "" : "s"}`,
-    `${clock(plan.totalS)} then about ${clock(p.returnS)} of slow return`,
-    p.tilt ? `max angle ${deg(plan.maxAngle, 0)} at up to ${plan.maxSpeed.toFixed(1)}°/s` : "the table does not move",
-  ];
-  if (plan.maxForce > 0) what.push(`max force ${newtons(plan.maxForce)}`);
-  const lines = [`plan: ${p.program}: ${what.join(", ")}`];
+  const peaks = [p.tilt ? `max angle ${deg(plan.maxAngle, 0)} at up to ${plan.maxSpeed.toFixed(1)}°/s` : "the table does not move"];
+  if (plan.maxForce > 0) peaks.push(`max force ${newtons(plan.maxForce)}`);
+  const head = `plan: ${p.program}: ${n} step${n === 1 ? "" : "s"}, ${clock(plan.totalS)} then about ${clock(p.returnS)} of slow return, ${peaks.join(", ")}`;
+  // Too wide for one line: the peaks go on their own line rather than being cut off.
+  const lines = [...head].length <= width ? [head] : [`plan: ${p.program}: ${n} step${n === 1 ? "" : "s"}, ${clock(plan.totalS)} then about ${clock(p.returnS)} of slow return`, `  ${peaks.join(", ")}`];
   for (const s of plan.steps.slice(0, maxSteps)) {
     const peak = p.tilt ? `max ${deg(s.maxTilt, 0)}` : `max ${newtons(s.maxForce)}`;
     lines.push(`  ${String(s.step).padStart(2)}. ${s.type.padEnd(8)} at ${clock(s.startS).padStart(5)} for ${clock(s.durationS).padEnd(6)} ${peak.padEnd(9)} ${s.label}`);
