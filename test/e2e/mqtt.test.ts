@@ -1,7 +1,7 @@
 // End to end over MQTT: the standalone simulator process serves a device id on a broker (aedes in-process,
 // and mosquitto when installed); the companion opens `mqtt://host:port/<id>` and runs a whole session.
 import { afterEach, describe, expect, it } from "vitest";
-import { startAedes, type AedesBroker } from "../helpers/aedes.js";
+import { startAedes, testTls, type AedesBroker } from "../helpers/aedes.js";
 import { startMosquitto, type MosquittoBroker } from "../helpers/mosquitto.js";
 import { describeIfTool } from "../helpers/real-io.js";
 import { openDevice, type DeviceConnection } from "../../src/link/connect.js";
@@ -59,5 +59,49 @@ describeIfTool(["mosquitto"], "end to end over MQTT (mosquitto)", () => {
     broker = await startMosquitto();
     wd = workdir();
     await sessionOverMqtt(broker.url, "e2e-mosq", wd, hold);
+  });
+});
+
+describe("end to end over MQTT with TLS, a client certificate and credentials", () => {
+  let broker: AedesBroker | undefined;
+  let device: { stop(): void } | undefined;
+  let deviceTransport: { close(): Promise<void> } | undefined;
+  let conn: DeviceConnection | undefined;
+  afterEach(async () => {
+    await conn?.close();
+    device?.stop();
+    await deviceTransport?.close();
+    await broker?.close();
+  });
+
+  it("opens mqtts://user:pass@host:port/<id>?ca=&cert=&key= from files and runs a session", async () => {
+    broker = await startAedes({ tls: { clientCert: true }, credentials: { username: "ann", password: "s3cret" } });
+    const tls = testTls();
+    const { MqttTransport } = await import("../../protocol/transport/mqtt.js");
+    const { createSimDevice } = await import("../../device-sim/index.js");
+    const { RealClock } = await import("../../protocol/index.js");
+    const t = await MqttTransport.connect({
+      url: broker.url, deviceId: "tls-1", role: "device", username: "ann", password: "s3cret",
+      ca: tls.ca, cert: tls.clientCert, key: tls.clientKey,
+    });
+    deviceTransport = t;
+    device = createSimDevice({ clock: new RealClock(), transport: t, config: QUICK_SIM_CONFIG });
+    const wd = workdir();
+    try {
+      const ca = wd.file("ca.crt", tls.ca.toString());
+      const cert = wd.file("client.crt", tls.clientCert.toString());
+      const key = wd.file("client.key", tls.clientKey.toString());
+      conn = await openDevice(`mqtts://ann:s3cret@127.0.0.1:${broker.port}/tls-1?ca=${ca}&cert=${cert}&key=${key}`, { connectTimeoutMs: 5000 });
+      const session = startSession({ link: conn.link, clock: conn.clock, program: parseProgram(SHORT_PROGRAM) });
+      const s = await session.done;
+      expect(s.outcome, s.reason).toBe("completed");
+      expect(s.maxAngle).toBeGreaterThan(-17.6);
+    } finally {
+      wd.cleanup();
+    }
+  });
+
+  it("names the unreadable certificate file in one line", async () => {
+    await expect(openDevice("mqtts://127.0.0.1:1/x?ca=/nonexistent/ca.crt")).rejects.toThrow(/cannot read ca file \/nonexistent\/ca.crt: ENOENT/);
   });
 });
