@@ -233,3 +233,26 @@ describe("noisy link", () => {
     expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
   });
 });
+
+describe("discomfort", () => {
+  it("stops at once with a controlled deceleration, records it, then returns slowly", async () => {
+    const h = startHarness(getBuiltin("oscillation")!, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.pump/)).toBe(true);
+    // Wait until the table is cruising head-down.
+    h.clock.runUntil(() => h.device.truth().vel > 7, 60_000);
+    const at = h.clock.now();
+    h.session.discomfort("pain");
+    h.clock.advance(1500);
+    const window = h.truths.filter((t) => t.t >= at && t.t <= at + 1500);
+    // From the input on, the head-down speed only falls (no jerk forward), and within 1.5 s the table no longer moves head-down.
+    for (let i = 1; i < window.length; i++) expect(window[i].vel).toBeLessThanOrEqual(window[i - 1].vel + 0.05);
+    expect(h.device.truth().vel).toBeLessThanOrEqual(0.05);
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("aborted");
+    expect(s.discomfort).toBe(true);
+    expect(s.discomfortKind).toBe("pain");
+    expect(s.events.find((e) => e.kind === "discomfort")?.atS).toBeCloseTo((at - h.truths[0].t) / 1000, 0);
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
+  });
+});
