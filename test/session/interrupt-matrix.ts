@@ -59,9 +59,26 @@ export const TARGETS: Target[] = [
   { name: "returning.release", reach: inReturn(/^returning\.release/) },
   { name: "returning.descend", reach: (h) => inReturn(/^returning\.descend/)(h) && (h.clock.advance(1000), true) },
   { name: "returning.rest", reach: (h) => inReturn(/^returning\.rest/)(h) && (h.clock.advance(1000), true) },
+  { name: "returning.toPause", reach: (h) => inReturn(/^returning\.toPause/)(h) && (h.clock.advance(1000), true) },
   { name: "returning.pause", reach: inReturn(/^returning\.pause/) },
   { name: "returning.rise", reach: (h) => inReturn(/^returning\.rise/)(h) && (h.clock.advance(3000), true) },
   { name: "returning.approach", reach: (h) => inReturn(/^returning\.approach/)(h) && (h.clock.advance(2000), true) },
+  {
+    name: "returning.device",
+    reach: (h) => {
+      if (!until(/^running\.hold/)(h)) return false;
+      h.device.inject.pressStopSwitch({ durationMs: 500 });
+      return h.runUntilState(/^returning\.device/, 10_000) && (h.clock.advance(3000), true);
+    },
+  },
+  {
+    name: "returning.linkLost",
+    reach: (h) => {
+      if (!until(/^running\.hold/)(h)) return false;
+      h.simLink.dropFor(6000);
+      return h.runUntilState(/^returning\.linkLost/, 10_000) && (h.clock.advance(500), true);
+    },
+  },
 ];
 
 function interrupt(h: Harness, what: Interruption): void {
