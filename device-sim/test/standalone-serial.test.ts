@@ -85,7 +85,8 @@ describe("invert sim flags", () => {
 
   it("reports a serial port that cannot be opened in one line", async () => {
     const r = await run(["--serial", "/nonexistent/tty"]);
-    expect(r.code).toBe(1);
+    // Exit code 3: a device/link error (src/cli/exit-codes.ts).
+    expect(r.code).toBe(3);
     expect(r.lines).toHaveLength(1);
     expect(r.lines[0]).toMatch(/^invert: serial \/nonexistent\/tty: cannot open/);
   });
