@@ -9,7 +9,7 @@ import type { BridgeConfig, ResolvedDevice } from "./config.js";
 import type { BridgeDevice, DeviceState } from "./device.js";
 import { discoveryMessages, discoveryRemovals } from "./discovery.js";
 import { connectMqtt, redact } from "./mqtt-client.js";
-import { OwnerMap, parseBridgeInfo, type BridgeInfo } from "./ownership.js";
+import { claimBefore, OwnerMap, parseBridgeInfo, type BridgeInfo } from "./ownership.js";
 import { decodePayload, TransactionCache, validateAction, type Response } from "./requests.js";
 import { CommandVerifier, type WallClock } from "./signing.js";
 import { StatePublisher } from "./state-publisher.js";
@@ -108,7 +108,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     publish(t.availability(s.cfg.id), link === "online" ? ONLINE : OFFLINE, RETAINED);
   };
 
-  const myInfo = (): BridgeInfo => ({ bridgeId: self, run, devices: [...served.keys()] });
+  const since = wall.now();
+  const myInfo = (): BridgeInfo => ({ bridgeId: self, run, since, devices: [...served.keys()] });
 
   const publishAll = () => {
     publish(availTopic, ONLINE, RETAINED);
@@ -149,8 +150,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const checkConflicts = () => {
     for (const id of served.keys()) {
       const other = owners.ownerOf(id, self);
-      // Two processes claim the device: the smaller bridge id keeps it, so exactly one drives it.
-      if (other !== undefined && other < self) void release(id, `bridge ${other} also serves it`);
+      // Two processes claim the device: the older claim keeps it (a running session is not taken over),
+      // the newer one lets go, so exactly one drives it.
+      if (other !== undefined && claimBefore(other, { since, bridgeId: self })) void release(id, `bridge ${other.bridgeId} already serves it`);
     }
   };
 
@@ -213,7 +215,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       if (!forwarded) {
         const owner = owners.ownerOf(deviceId, self);
         if (owner !== undefined) {
-          publish(t.forward(owner, deviceId, action), Buffer.from(payload).toString("utf8"), QOS1);
+          publish(t.forward(owner.bridgeId, deviceId, action), Buffer.from(payload).toString("utf8"), QOS1);
           return;
         }
       }

@@ -6,7 +6,14 @@ export interface BridgeInfo {
   bridgeId: string;
   /** Changes on every start, so a bridge can tell its previous run's info from its own. */
   run: string;
+  /** Wall-clock ms when this run started serving: the older claim wins a conflict. */
+  since: number;
   devices: string[];
+}
+
+/** Conflict order: the older claim first, then the smaller bridge id. */
+export function claimBefore(a: Pick<BridgeInfo, "since" | "bridgeId">, b: Pick<BridgeInfo, "since" | "bridgeId">): boolean {
+  return a.since !== b.since ? a.since < b.since : a.bridgeId < b.bridgeId;
 }
 
 export class OwnerMap {
@@ -22,12 +29,11 @@ export class OwnerMap {
     this.online.set(bridgeId, online);
   }
 
-  /** The online bridge (other than `self`) that claims the device, if any. Ties resolve to the smallest id. */
-  ownerOf(deviceId: string, self: string): string | undefined {
+  /** The online bridge (other than `self`) that claims the device, if any; the oldest claim when several do. */
+  ownerOf(deviceId: string, self: string): BridgeInfo | undefined {
     const claims = [...this.infos.values()]
       .filter((i) => i.bridgeId !== self && this.online.get(i.bridgeId) === true && i.devices.includes(deviceId))
-      .map((i) => i.bridgeId)
-      .sort();
+      .sort((a, b) => (claimBefore(a, b) ? -1 : 1));
     return claims[0];
   }
 }
@@ -35,8 +41,8 @@ export class OwnerMap {
 export function parseBridgeInfo(text: string): BridgeInfo | undefined {
   try {
     const v = JSON.parse(text) as Partial<BridgeInfo>;
-    if (typeof v.bridgeId === "string" && typeof v.run === "string" && Array.isArray(v.devices) && v.devices.every((d) => typeof d === "string")) {
-      return { bridgeId: v.bridgeId, run: v.run, devices: v.devices };
+    if (typeof v.bridgeId === "string" && typeof v.run === "string" && typeof v.since === "number" && Array.isArray(v.devices) && v.devices.every((d) => typeof d === "string")) {
+      return { bridgeId: v.bridgeId, run: v.run, since: v.since, devices: v.devices };
     }
   } catch {
     // not ours or corrupt: ignored

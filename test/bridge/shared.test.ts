@@ -89,10 +89,11 @@ describeIfTool(["mosquitto"], "bridges sharing work on mosquitto ($share)", () =
   });
 
   it("lets exactly one bridge drive a device claimed twice", async () => {
-    const b1 = await start("b1", ["t1"]);
-    await obs.waitTopic("invert/bridge/b1/info");
+    const b1 = await start("b7", ["t1"]);
+    await obs.waitTopic("invert/bridge/b7/info");
+    // The newcomer has the smaller id, but the older claim wins: no running session is taken over.
     const b3 = await start("b3", ["t1", "t5"]);
-    // b3 sees b1's older claim and releases t1 (smaller id wins): t1 has one driver.
+    // b3 sees b1's older claim and releases t1: t1 has one driver.
     await obs.waitTopic("invert/bridge/b3/info", (v) => JSON.stringify(v.devices) === '["t5"]');
     expect(b3.served()).toEqual(["t5"]);
     expect(b1.served()).toEqual(["t1"]);
