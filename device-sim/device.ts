@@ -92,6 +92,7 @@ function listeners<T>() {
 }
 
 const COMPANION = new Set<string>(COMPANION_TYPES);
+const MAX_CATCHUP_STEPS = 2000;
 
 export function createSimDevice(opts: SimDeviceOptions): SimDevice {
   const { clock } = opts;
@@ -156,10 +157,10 @@ export function createSimDevice(opts: SimDeviceOptions): SimDevice {
     onClose: (e) => opts.onTransportClose?.(e),
   });
 
-  const truth = (): SimTruth => {
+  const truth = (at?: number): SimTruth => {
     const v = fw?.view();
     return {
-      t: clock.now(),
+      t: at ?? clock.now(),
       tilt: plant.tilt.pos,
       vel: plant.tilt.vel,
       accel: plant.tilt.accel,
@@ -178,8 +179,7 @@ export function createSimDevice(opts: SimDeviceOptions): SimDevice {
     };
   };
 
-  const tick = (): void => {
-    const now = clock.now();
+  const stepAt = (now: number): void => {
     if (fw && plant.poweredOn) {
       const cmd = fw.step(now, plant.read(now));
       plant.step(dt, cmd);
@@ -189,7 +189,22 @@ export function createSimDevice(opts: SimDeviceOptions): SimDevice {
         fw.telemetry(now, plant.read(now));
       }
     } else plant.step(dt, { tiltVel: 0, force: plant.traction.force });
-    if (steps.size) steps.emit(truth());
+    if (steps.size) steps.emit(truth(now));
+  };
+
+  // On a virtual clock the interval fires exactly once per step (lockstep). On a sped-up real clock the
+  // host's timers cannot fire every 10/speed ms, so each firing runs every step that is due.
+  let lastStep = clock.now();
+  const tick = (): void => {
+    const now = clock.now();
+    let n = 0;
+    while (lastStep + config.stepMs <= now + 1e-6 && n < MAX_CATCHUP_STEPS) {
+      lastStep += config.stepMs;
+      stepAt(lastStep);
+      n++;
+    }
+    // Hopelessly behind (a paused process): skip the lost time rather than replay it.
+    if (n === MAX_CATCHUP_STEPS) lastStep = now;
   };
 
   const stepTimer = clock.setInterval(tick, config.stepMs);
@@ -215,7 +230,7 @@ export function createSimDevice(opts: SimDeviceOptions): SimDevice {
   return {
     config,
     inject,
-    truth,
+    truth: () => truth(),
     onStep: steps.add,
     onEvent: events.add,
     onTelemetry: tlms.add,
