@@ -214,7 +214,7 @@ export function register(program: Command): void {
     .description("Run a session on a device (default: the embedded simulator) and return slowly at the end")
     .argument("[program]", "built-in program name or a .yaml/.json file (default: the guest beginner session)")
     .option("-d, --device <uri>", "sim | serial:/dev/ttyUSB0[?baud=115200] | mqtt://[user:pass@]host:port/<deviceId> | mqtts://...", "sim")
-    .option("--json", "print the session summary as JSON on stdout (no progress lines)")
+    .option("--json", "print only the session summary, as JSON, on stdout (progress lines stay on stderr)")
     .option("--speed <n>", "simulator only: run N times faster than real time")
     .option("--profile <name>", "run for a user profile (ramp-up and soft limits)")
     .addHelpText(
@@ -225,7 +225,6 @@ Examples:
   invert run oscillation --speed 20 --json   summary as JSON on stdout
   invert run beginner --device serial:/dev/ttyUSB0
   invert run my-program.yaml --device mqtt://broker.local:1883/table-1
-
   invert run --profile ann --speed 50        ann's next ramp-up step (see \`invert profile --help\`)
 
 Without --device, the session runs on the embedded simulator, in this process. --speed is refused
