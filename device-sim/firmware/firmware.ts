@@ -177,6 +177,7 @@ export class Firmware {
       case "return":
         return this.onReturn(msg.id, now);
       case "limits": {
+        if (this.ret) return this.ack(msg.id, "busy", `returning to upright (${this.ret.cause})`);
         const r = mergeLimits(this.c, this.soft, msg);
         if (!r.ok) return this.ack(msg.id, "rejected", r.reason);
         this.soft = r.soft;
@@ -259,6 +260,7 @@ export class Firmware {
   }
 
   private onClear(id: string, code: string): void {
+    if (this.ret) return this.ack(id, "busy", `returning to upright (${this.ret.cause})`);
     if (!this.faults.has(code)) return this.ack(id, "rejected", `${code} is not latched`);
     const why = this.clearBlocker(code);
     if (why) return this.ack(id, "rejected", `${code} cause still present: ${why}`);
@@ -453,7 +455,10 @@ export class Firmware {
       if (ret.retryAt !== undefined && now < ret.retryAt) return this.rest();
       ret.retryAt = undefined;
       this.sp = this.rest();
-      ret.steps = planReturn(this.sp.p, { ...this.c.tilt, upright: this.inside(this.c.tilt.upright) }, { reduced: ret.reduced, rest: ret.startedHeadDown && !ret.restDone });
+      // Soft limits narrow the return too (PROTOCOL.md 9.1): a user's speedMax below returnSpeed binds it.
+      const vCap = Math.min(this.soft.speedMax, this.c.tilt.speedMax);
+      const speeds = { returnSpeed: Math.min(this.c.tilt.returnSpeed, vCap), reducedSpeed: Math.min(this.c.tilt.reducedSpeed, vCap), approachSpeed: Math.min(this.c.tilt.approachSpeed, vCap) };
+      ret.steps = planReturn(this.sp.p, { ...this.c.tilt, ...speeds, upright: this.inside(this.c.tilt.upright) }, { reduced: ret.reduced, rest: ret.startedHeadDown && !ret.restDone });
       ret.idx = 0;
       ret.holdUntil = undefined;
       ret.stage = "running";

@@ -96,6 +96,13 @@ describe("watchdog", () => {
     expect(r.truth().mode).toBe("returning");
     const m = r.client.move(50, 5);
     expect(r.client.lastAck(m)?.result).toBe("busy");
+    const l = r.client.id();
+    r.client.send({ type: "limits", id: l, speedMax: 5 });
+    expect(r.client.lastAck(l)?.result).toBe("busy");
+    const c = r.client.id();
+    r.client.send({ type: "clear", id: c, code: "WATCHDOG" });
+    expect(r.client.lastAck(c)?.result).toBe("busy");
+    expect(r.truth().faults).toEqual(["WATCHDOG"]);
     const s = r.client.id();
     r.client.send({ type: "stop", id: s });
     expect(r.client.lastAck(s)?.result).toBe("accepted");
@@ -142,5 +149,31 @@ describe("watchdog", () => {
     expect(r.truth().mode).toBe("returning");
     expect(r.truth().faults).toContain("WATCHDOG");
     expect(r.inv.violations).toEqual([]);
+  });
+
+  it("counts corrupted frames in rxErr, and returns when nothing valid gets through (injected corruption)", () => {
+    const r = rig();
+    connect(r);
+    moveTo(r, 20);
+    r.device.inject.corrupt(0.002, { durationMs: 20_000 });
+    r.clock.advance(20_000);
+    const t = r.client.tlm.at(-1)!;
+    expect(t.rxErr).toBeGreaterThan(0);
+    expect(r.client.hasEvent("WATCHDOG")).toBe(false);
+    r.device.inject.corrupt(0.5, { durationMs: 3000 });
+    r.clock.advance(3000);
+    expect(r.truth().faults).toContain("WATCHDOG");
+    expect(r.truth().mode).toBe("returning");
+    expect(r.inv.violations).toEqual([]);
+  });
+
+  it("tolerates latency and jitter below the watchdog period (injected)", () => {
+    const r = rig();
+    connect(r);
+    r.device.inject.latency(300, 200);
+    moveTo(r, 10);
+    r.clock.advance(10_000);
+    expect(r.client.hasEvent("WATCHDOG")).toBe(false);
+    expect(Math.abs(r.truth().tilt - 10)).toBeLessThanOrEqual(0.2);
   });
 });
