@@ -51,6 +51,8 @@ interface Served {
 }
 
 const QOS1 = { qos: 1 as const };
+/** How long a restarted bridge waits for other bridges' claims before removing a dropped device's topics. */
+const REMOVAL_GRACE_MS = 2000;
 const RETAINED = { qos: 1 as const, retain: true };
 
 export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
@@ -112,8 +114,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const myInfo = (): BridgeInfo => ({ bridgeId: self, run, since, devices: [...served.keys()] });
 
   const publishAll = () => {
-    publish(availTopic, ONLINE, RETAINED);
+    // Our device list before "online": a peer seeing us online must never pair that with the list of
+    // our previous run, which may still claim devices that have moved to it.
     publish(t.bridgeInfo(self), JSON.stringify(myInfo()), RETAINED);
+    publish(availTopic, ONLINE, RETAINED);
     for (const s of served.values()) {
       publishAvailability(s);
       s.state.republish();
@@ -279,9 +283,16 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       if (m[3] === "info") {
         const info = parseBridgeInfo(text);
         if (m[2] === self && info && info.run !== run) {
-          // Our previous run's list: devices dropped from the config go away.
-          removeDevices(info.devices.filter((id) => !served.has(id)));
+          // Our previous run's list: devices dropped from the config go away, unless another bridge
+          // serves them now. Its claim is a retained message that may arrive just after ours, so the
+          // check waits a moment.
           publish(t.bridgeInfo(self), JSON.stringify(myInfo()), RETAINED);
+          const dropped = info.devices.filter((id) => !served.has(id));
+          if (dropped.length) {
+            clock.setTimeout(() => {
+              if (!stopping) removeDevices(dropped.filter((id) => !served.has(id) && owners.ownerOf(id, self) === undefined));
+            }, REMOVAL_GRACE_MS);
+          }
           return;
         }
         if (m[2] !== self) owners.setInfo(info, m[2]);
@@ -293,10 +304,12 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   });
 
   const subscribe = () => {
-    const topics: string[] = [t.bridgeInfo(self)];
+    const topics: string[] = [];
     if (grouped) {
+      // The info wildcard includes our own info topic (our previous run's list).
       topics.push(t.requestWildcard(config.group), t.forwardWildcard(self), t.bridgeInfoWildcard(), `${config.base}/bridge/+/state`);
     } else {
+      topics.push(t.bridgeInfo(self));
       for (const id of served.keys()) topics.push(`${config.base}/${id}/request/+`);
     }
     client.subscribe(topics, QOS1, (err) => {

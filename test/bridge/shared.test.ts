@@ -26,7 +26,7 @@ describeIfTool(["mosquitto"], "bridges sharing work on mosquitto ($share)", () =
       deviceKey: ids.map((id) => `${id}=${KEY_HEX}`),
     });
     const b = await startBridge({
-      config, clock: new RealClock(), programNames: ["beginner"], version: "test", log: () => undefined,
+      config, clock: new RealClock(), programNames: ["beginner"], version: "test", log: (l, m) => { if (process.env.DBG) console.error(bridgeId, l, m); },
       createDevice: (d) => {
         const f = new FakeDevice(d.id);
         devices.set(d.id, [...(devices.get(d.id) ?? []), f]);
@@ -101,5 +101,27 @@ describeIfTool(["mosquitto"], "bridges sharing work on mosquitto ($share)", () =
     const body = signCommand({ transaction: "one", program: "beginner" }, KEY, Date.now(), { deviceId: "t1", action: "start" });
     expect(await obs.request("invert", "t1", "start", body)).toMatchObject({ status: "ok" });
     expect(devices.get("t1")![0].calls).toEqual(["start:beginner"]);
+  });
+
+  it("does not clear a device that moved to another bridge when its old bridge restarts without it", async () => {
+    const first = await start("b1", ["t1", "t2"]);
+    await obs.waitTopic("invert/t2/state");
+    await first.stop();
+    bridges.splice(bridges.indexOf(first), 1);
+    await start("b2", ["t2"]);
+    await obs.waitTopic("invert/bridge/b2/info", (v) => JSON.stringify(v.devices) === '["t2"]');
+    const from = obs.seen.length;
+    await start("b1", ["t1"]);
+    // b1 drops t1's partner t2 from its list; t2 is b2's now, so nothing of t2 is cleared.
+    await obs.waitTopic("invert/bridge/b1/info", (v) => JSON.stringify(v.devices) === '["t1"]', 5000, from);
+    // A device nobody serves any more is cleared after the grace period: use that as the fence.
+    const gone = await start("b3", ["t9"]);
+    await obs.waitTopic("invert/t9/state");
+    await gone.stop();
+    bridges.splice(bridges.indexOf(gone), 1);
+    const fence = obs.seen.length;
+    await start("b3", ["t8"]);
+    await obs.wait((m) => m.topic === "invert/t9/state" && m.text === "", "t9 cleared", 10_000, fence);
+    expect(obs.seen.slice(from).filter((m) => m.topic.startsWith("invert/t2/") && m.text === "").map((m) => m.topic), JSON.stringify(obs.seen.slice(from).map((m) => `${m.topic}=${m.text.slice(0, 60)}`))).toEqual([]);
   });
 });
