@@ -140,9 +140,14 @@ describe.concurrent("program validation errors name the step and field", () => {
 describe("full sessions on the embedded simulator, output piped", () => {
   let plain: CliResult;
   let json: CliResult;
+  let combo: CliResult;
   beforeAll(async () => {
-    // Both sessions at once: each takes a few seconds of wall time at 50x.
-    [plain, json] = await Promise.all([invert(["run", "--speed", "50"]), invert(["run", "--speed", "50", "--json"])]);
+    // All at once: each takes a few seconds of wall time.
+    [plain, json, combo] = await Promise.all([
+      invert(["run", "--speed", "50"]),
+      invert(["run", "--speed", "50", "--json"]),
+      invert(["run", "combo", "--sim-model", "combo", "--speed", "200", "--json"]),
+    ]);
   }, 120_000);
 
   it("invert run --speed 50 completes the guest session with plain timestamped lines, exit 0", () => {
@@ -174,6 +179,28 @@ describe("full sessions on the embedded simulator, output piped", () => {
     expect(Array.isArray(s.events)).toBe(true);
     expect(json.out).not.toMatch(ESCAPE);
     expect(json.err).toMatch(/\] \+\d+\.\ds running/);
+  });
+
+  it("a table + traction program runs on a combo simulator (--sim-model combo)", () => {
+    expect(combo.code).toBe(0);
+    const s = JSON.parse(combo.out) as { outcome: string; maxForce: number; maxAngle: number; finalForce: number };
+    expect(s.outcome).toBe("completed");
+    expect(s.maxForce).toBeGreaterThan(140);
+    expect(s.maxForce).toBeLessThanOrEqual(200);
+    expect(s.finalForce).toBeLessThan(10);
+  });
+});
+
+describe("--sim-model", () => {
+  it("is refused for anything but the embedded simulator, and for unknown models (exit 2)", async () => {
+    const [real, unknown] = await Promise.all([
+      invert(["run", "combo", "--sim-model", "combo", "--device", "serial:/dev/ttyUSB0"]),
+      invert(["run", "combo", "--sim-model", "robot"]),
+    ]);
+    expect(real.code).toBe(2);
+    expect(real.err).toMatch(/^invert: --sim-model: only for the embedded simulator/m);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/^invert: --sim-model: expected table, stretcher or combo \(got "robot"\)/m);
   });
 });
 

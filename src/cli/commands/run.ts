@@ -217,6 +217,7 @@ export function register(program: Command): void {
     .option("--json", "print only the session summary, as JSON, on stdout (progress lines stay on stderr)")
     .option("--speed <n>", "simulator only: run N times faster than real time")
     .option("--profile <name>", "run for a user profile (ramp-up and soft limits)")
+    .option("--sim-model <model>", "embedded simulator only: table (default), stretcher or combo (for traction programs)")
     .addHelpText(
       "after",
       `
@@ -225,6 +226,7 @@ Examples:
   invert run oscillation --speed 20 --json   summary as JSON on stdout
   invert run beginner --device serial:/dev/ttyUSB0
   invert run my-program.yaml --device mqtt://broker.local:1883/table-1
+  invert run combo --sim-model combo --speed 50  table and harness program on a combo simulator
   invert run --profile ann --speed 50        ann's next ramp-up step (see \`invert profile --help\`)
 
 Without --device, the session runs on the embedded simulator, in this process. --speed is refused
@@ -239,12 +241,17 @@ Piped or in CI: plain timestamped lines on stderr. --json: the summary object al
 
 ${EXIT_CODE_HELP}`,
     )
-    .action(async (programRef: string | undefined, o: { device: string; json?: boolean; speed?: string; profile?: string }) => {
+    .action(async (programRef: string | undefined, o: { device: string; json?: boolean; speed?: string; profile?: string; simModel?: string }) => {
+      if (o.simModel !== undefined && !["table", "stretcher", "combo"].includes(o.simModel)) {
+        throw new RunError(`--sim-model: expected table, stretcher or combo (got "${o.simModel}")`);
+      }
+      if (o.simModel !== undefined && o.device.trim() !== "sim") throw new RunError("--sim-model: only for the embedded simulator (--device sim)");
       // Live view on a terminal, keys when stdin is one, plain lines otherwise (src/cli/live/).
       const fe = createFrontEnd(processIO(), { json: o.json === true, speed: o.speed === undefined ? undefined : Number(o.speed), stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
       const io = fe.io;
       const ext = o.profile === undefined ? {} : await profileExtensions(o.profile, programRef, o.device, io);
-      const r = await runCommand(programRef, { device: o.device, json: o.json === true, speed: o.speed, profile: o.profile }, io, fe.extend(ext));
+      const simConfig = o.simModel === undefined ? {} : { simConfig: { model: o.simModel } };
+      const r = await runCommand(programRef, { device: o.device, json: o.json === true, speed: o.speed, profile: o.profile, ...simConfig }, io, fe.extend(ext));
       process.exitCode = fe.interrupted() && r.exitCode !== EXIT.completed ? CODES.interrupted : r.exitCode;
     });
 }
