@@ -19,6 +19,14 @@ describe("handshake and telemetry", () => {
     expect(caps.tlmHz).toBe(10);
   });
 
+  it("answers a peer without protocol 1 with caps all the same, so it can see the mismatch", () => {
+    const r = rig();
+    r.clock.advance(20);
+    r.client.send({ type: "hello", client: "future", proto: [2, 3] });
+    expect(r.client.caps.at(-1)?.proto).toBe(1);
+    expect(r.client.caps).toHaveLength(2);
+  });
+
   it("advertises both axes on a combo and only traction on a stretcher", () => {
     const combo = rig({ model: "combo" });
     const c = connect(combo);

@@ -56,26 +56,26 @@ describeIfTool(["socat"], "invert sim --serial over a socat pseudo-terminal", ()
   });
 });
 
-describe("invert sim flags", () => {
+describe.concurrent("invert sim flags", () => {
   const run = async (args: string[]) => {
     const p = spawnSim(args);
     const r = await p.exited;
     return { code: r.code, lines: p.stderr().trim().split("\n") };
   };
 
-  it("refuses a bad flag with one clear line", async () => {
+  it("refuses a bad flag with one clear line", async ({ expect }) => {
     const r = await run(["--serial", "/nonexistent", "--drop-link", "5"]);
     expect(r.code).toBe(2);
     expect(r.lines).toEqual(['invert: --drop-link: expected AT:DURATION in seconds (e.g. 10:3), got "5"']);
   });
 
-  it("needs exactly one of --serial and --mqtt", async () => {
+  it("needs exactly one of --serial and --mqtt", async ({ expect }) => {
     const r = await run([]);
     expect(r.code).toBe(2);
     expect(r.lines).toEqual(["invert: sim: give exactly one of --serial PATH or --mqtt URL --id ID"]);
   });
 
-  it("refuses a bad config naming the field", async () => {
+  it("refuses a bad config naming the field", async ({ expect }) => {
     const dir = tempDir();
     const r = await run(["--serial", "/nonexistent", "--config", writeConfig(dir, { tilt: { speedMax: -1 } })]);
     expect(r.code).toBe(2);
@@ -83,7 +83,7 @@ describe("invert sim flags", () => {
     expect(r.lines[0]).toMatch(/^invert: config tilt\.speedMax: /);
   });
 
-  it("reports a serial port that cannot be opened in one line", async () => {
+  it("reports a serial port that cannot be opened in one line", async ({ expect }) => {
     const r = await run(["--serial", "/nonexistent/tty"]);
     // Exit code 3: a device/link error (src/cli/exit-codes.ts).
     expect(r.code).toBe(3);
