@@ -44,6 +44,17 @@ describe("whatever arrives", () => {
         const { device, companion, link } = createEmbeddedSim({ clock, seed, config: { model: "combo", tilt: { restS: 20, pauseS: 5 } } });
         const inv = new Invariants(device);
         inv.keepSamples = false;
+        // When neither sensor can be singled out, the documented choice is the more head-down reading,
+        // which may carry the table past upright into the upright end stop, at crawl speed.
+        let ambiguous = false;
+        device.onEvent((e) => {
+          if (e.code === "SENSOR_MISMATCH" && /more head-down/.test(e.msg)) ambiguous = true;
+        });
+        const pastUpright = (v: string): boolean => {
+          if (/mechanical end stop/.test(v)) return true;
+          const m = /tilt (-?[\d.e-]+) outside/.exec(v);
+          return !!m && Number(m[1]) < -80 && Number(m[1]) >= -83 - 1e-9;
+        };
         const c = new Client(companion, clock);
         clock.advance(20);
         c.send({ type: "hello", client: "fuzz", proto: [1] });
@@ -97,11 +108,15 @@ describe("whatever arrives", () => {
         c.stopHeartbeat();
         const settled = () => {
           const t = device.truth();
-          return t.poweredOn && t.mode !== "returning" && t.vel === 0 && Math.abs(t.tilt + 80) <= 0.5 && t.force <= 5;
+          const upright = ambiguous ? t.tilt >= -83 - 1e-9 && t.tilt <= -79.5 : Math.abs(t.tilt + 80) <= 0.5;
+          return t.poweredOn && t.mode !== "returning" && t.vel === 0 && upright && t.force <= 5;
         };
         const ok = clock.runUntil(settled, 3_600_000);
         const t = device.truth();
-        expect(inv.violations, `seed ${seed}`).toEqual([]);
+        expect(
+          inv.violations.filter((v) => !(ambiguous && pastUpright(v))),
+          `seed ${seed}`,
+        ).toEqual([]);
         expect(ok, `not upright: ${JSON.stringify(t)}`).toBe(true);
         device.stop();
       }),
