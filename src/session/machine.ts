@@ -40,6 +40,11 @@ export interface SessionInput {
   ret?: Partial<ReturnSettings>;
   /** Start the program as soon as the device is ready (the CLI); otherwise wait for START. */
   autoStart?: boolean;
+  /**
+   * Extra preflight check on the connected device (e.g. the user's weight against the device's rating):
+   * throws, or returns a reason, to refuse the session before any motion.
+   */
+  checkDevice?: (caps: CapsMsg) => string | void;
   /** How long a lost link is waited for before the session ends as a fault (the firmware is returning). */
   linkGiveUpMs?: number;
   /** How long a pause (by the user or the supervisor) may last before the return starts. */
@@ -81,6 +86,7 @@ export interface SessionContext {
   program: Program;
   actions: Action[];
   profileLimits: LimitSet;
+  checkDevice: ((caps: CapsMsg) => string | void) | undefined;
   ret: ReturnSettings;
   autoStart: boolean;
   linkGiveUpMs: number;
@@ -246,6 +252,7 @@ export const sessionMachine = setup({
     program: input.program,
     actions: input.actions,
     profileLimits: input.profileLimits ?? {},
+    checkDevice: input.checkDevice,
     ret: { ...DEFAULT_RETURN, ...input.ret },
     autoStart: input.autoStart ?? true,
     linkGiveUpMs: input.linkGiveUpMs ?? 120_000,
@@ -615,6 +622,14 @@ function preflightCheck(ctx: SessionContext): Partial<SessionContext> {
   const tlm = ctx.tlm;
   if (!caps) return { refusal: "device not connected" };
   if (!tlm) return { refusal: "no telemetry from the device" };
+  if (ctx.checkDevice) {
+    try {
+      const why = ctx.checkDevice(caps);
+      if (typeof why === "string") return { refusal: why };
+    } catch (e) {
+      return { refusal: (e as Error).message };
+    }
+  }
   if (tlm.sw !== "ok") return { refusal: `patient stop switch is ${tlm.sw === "pressed" ? "pressed" : "not connected"}: connect it and release it before starting` };
   if (tlm.faults.length > 0) return { refusal: `device reports ${tlm.faults.join(", ")}: resolve and clear it before starting` };
   if (tlm.mode === "returning" || tlm.mode === "fault") return { refusal: `device is ${tlm.mode}: wait until it is idle and upright` };

@@ -3,7 +3,7 @@
 // a summary. Everything here is synchronous with the clock, so a virtual-time test and the simulator stay
 // in lockstep.
 import { createActor, type SnapshotFrom } from "xstate";
-import type { Clock, EventMsg, TelemetryMsg, TimerHandle } from "../../protocol/index.js";
+import type { CapsMsg, Clock, EventMsg, TelemetryMsg, TimerHandle } from "../../protocol/index.js";
 import { compileProgram, type Action, type Cycle } from "../programs/compile.js";
 import { planActions } from "../programs/plan.js";
 import { RETURN_PHASES, returnRemainingS, type ReturnEstimateSettings, type ReturnPhaseName } from "./estimate.js";
@@ -94,6 +94,8 @@ export interface SessionOptions {
   clock: Clock;
   program: Program;
   profileLimits?: LimitSet;
+  /** Extra preflight check of the connected device: throws or returns a reason to refuse. */
+  checkDevice?: (caps: CapsMsg) => string | void;
   ret?: Partial<ReturnSettings>;
   /** Default true; false waits for START (not exposed yet: the CLI always starts). */
   autoStart?: boolean;
@@ -168,6 +170,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
       program,
       actions,
       profileLimits: opts.profileLimits,
+      ...(opts.checkDevice ? { checkDevice: opts.checkDevice } : {}),
       ret: opts.ret,
       autoStart: opts.autoStart ?? true,
       linkGiveUpMs: opts.linkGiveUpMs,

@@ -90,6 +90,17 @@ describe("preflight", () => {
     expect(h.device.actedCommands()).toBe(0);
   });
 
+  it("runs the caller's device check (a user heavier than the device's rating) and refuses before motion", async () => {
+    const h = startHarness(beginner, {
+      session: { checkDevice: (caps) => ((caps.userMaxKg ?? Infinity) < 150 ? `user weighs 150 kg; the device is rated for ${caps.userMaxKg} kg` : undefined) },
+    });
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("refused");
+    expect(s.reason).toBe("user weighs 150 kg; the device is rated for 136 kg");
+    expect(h.device.actedCommands()).toBe(0);
+  });
+
   it("sends the effective limits to the device, acknowledged, before the first move", async () => {
     const h = startHarness(beginner, { session: { profileLimits: { speedMax: 4 }, ret: QUICK }, simConfig: QUICK_SIM });
     expect(h.runUntilState(/^running\.ramp/)).toBe(true);

@@ -4,6 +4,7 @@
 // exits before the session has ended (upright, or handed to the firmware's own return).
 // The core is runCommand(), so a live terminal view, keys and recording can wrap it (RunExtensions).
 import type { Command } from "commander";
+import type { CapsMsg } from "../../../protocol/index.js";
 import type { Program } from "../../programs/schema.js";
 import { getBuiltin } from "../../programs/library.js";
 import { openDevice, type DeviceConnection } from "../../link/connect.js";
@@ -49,6 +50,8 @@ export interface RunExtensions {
   plainProgress?: boolean;
   /** Soft limits from a profile (used when --profile is handled by the caller). */
   profileLimits?: LimitSet;
+  /** Extra preflight check of the connected device (a profile's weight and height against its rating). */
+  checkDevice?: (caps: CapsMsg) => string | void;
   /** The program to run, when the caller chose it (a profile's ramp-up step); overrides the argument. */
   program?: Program;
 }
@@ -143,7 +146,13 @@ export async function runCommand(programRef: string | undefined, opts: RunOption
     throw new RunError((e as Error).message, EXIT.fault);
   }
 
-  const handle = startSession({ link: conn.link, clock: conn.clock, program, ...(ext.profileLimits ? { profileLimits: ext.profileLimits } : {}) });
+  const handle = startSession({
+    link: conn.link,
+    clock: conn.clock,
+    program,
+    ...(ext.profileLimits ? { profileLimits: ext.profileLimits } : {}),
+    ...(ext.checkDevice ? { checkDevice: ext.checkDevice } : {}),
+  });
   let lastLine = "";
   let lastAt = -Infinity;
   const offUpdate = handle.onUpdate((s) => {
@@ -271,6 +280,7 @@ async function profileExtensions(name: string, programRef: string | undefined, d
   return {
     program: ps.program,
     profileLimits: ps.profileLimits,
+    checkDevice: (caps) => ps.checkDevice(caps),
     attach(handle, ctx) {
       ps.record(handle, { clock: ctx.conn.clock, onError: (line) => io.err(`invert: recording: ${line}\n`) });
       return () => ps.close();
