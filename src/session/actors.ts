@@ -151,3 +151,56 @@ export const followDeviceReturnActor = fromCallback<{ type: "noop" }, FollowInpu
     input.clock.clearTimeout(timer);
   };
 });
+
+export interface ClearInput {
+  link: SessionLink;
+  clock: Clock;
+  codes: string[];
+}
+
+/**
+ * Asks the device to clear latched faults left from before this session (a watchdog expiry when the
+ * previous companion disconnected, a released stop switch...). The firmware clears only what is no longer
+ * true; the answers and the next telemetry after them go back to the machine, whose check decides.
+ */
+export const clearFaultsActor = fromCallback<{ type: "noop" }, ClearInput>(({ sendBack, input }) => {
+  let live = true;
+  let waiting = input.codes.length;
+  const results: { code: string; result: string; reason?: string }[] = [];
+  let off: () => void = () => {};
+  const settle = (): void => {
+    if (--waiting > 0) return;
+    // The faults list that counts is in telemetry after every answer; the firmware may take a step or
+    // two to drop a cleared code, so wait (a few samples at most) for the cleared ones to disappear.
+    const cleared = results.filter((r) => r.result === "done" || r.result === "accepted").map((r) => r.code);
+    let samples = 0;
+    off = input.link.onTelemetry((tlm) => {
+      if (!live) return;
+      if (cleared.some((c) => tlm.faults.includes(c)) && ++samples < 5) return;
+      live = false;
+      sendBack({ type: "FAULTS_CLEARED", results, tlm });
+    });
+  };
+  for (const code of input.codes) {
+    let answered = false;
+    input.link.sendCommand({ type: "clear", code }, {
+      onAck: (a) => {
+        // One answer per code: an "accepted" may be followed by "done".
+        if (answered) return;
+        answered = true;
+        results.push({ code, result: a.result, ...(a.reason ? { reason: a.reason } : {}) });
+        settle();
+      },
+      onNoAck: () => {
+        if (answered) return;
+        answered = true;
+        results.push({ code, result: "no-ack" });
+        settle();
+      },
+    });
+  }
+  return () => {
+    live = false;
+    off();
+  };
+});

@@ -4,11 +4,11 @@
 // head-down, a pause on the way up, then up at the return speed and the last degrees at <= 1 deg/s.
 // Timing only through the actor's clock (createActor(machine, { clock })), so tests run in virtual time.
 import { and, assign, setup } from "xstate";
-import type { CapsMsg, Clock, TelemetryMsg } from "../../protocol/index.js";
+import { faultSpec, type CapsMsg, type Clock, type TelemetryMsg } from "../../protocol/index.js";
 import type { Action } from "../programs/compile.js";
 import type { Program } from "../programs/schema.js";
 import { checkActions, clampToLimits, effectiveLimits, type EffectiveLimits, type LimitSet } from "../limits/effective.js";
-import { motionActor, stopActor, handshakeActor, followDeviceReturnActor, type SessionLink, type CommandFailEvent } from "./actors.js";
+import { clearFaultsActor, motionActor, stopActor, handshakeActor, followDeviceReturnActor, type SessionLink, type CommandFailEvent } from "./actors.js";
 import type { CommandBody } from "../link/device-link.js";
 import type { Expectation, SafetyAction } from "../safety/supervisor.js";
 
@@ -78,7 +78,8 @@ export type SessionMachineEvent =
   | { type: "DEVICE_FAULT"; code: string; message: string }
   | { type: "DEVICE_RETURN_DONE" }
   | { type: "DEVICE_NOTE"; message: string }
-  | { type: "FOLLOW_TIMEOUT" };
+  | { type: "FOLLOW_TIMEOUT" }
+  | { type: "FAULTS_CLEARED"; results: { code: string; result: string; reason?: string }[]; tlm: TelemetryMsg };
 
 export interface SessionContext {
   link: SessionLink;
@@ -206,7 +207,7 @@ export const sessionMachine = setup({
     events: {} as SessionMachineEvent,
     input: {} as SessionInput,
   },
-  actors: { motion: motionActor, stop: stopActor, handshake: handshakeActor, followDevice: followDeviceReturnActor },
+  actors: { motion: motionActor, stop: stopActor, handshake: handshakeActor, followDevice: followDeviceReturnActor, clearFaults: clearFaultsActor },
   delays: {
     dwell: ({ context }) => Math.max(0, context.dwellLeftMs),
     restMs: ({ context }) => context.ret.restS * 1000,
@@ -331,8 +332,32 @@ export const sessionMachine = setup({
       },
       states: {
         waitTelemetry: {
-          always: { guard: "hasTlm", target: "check" },
+          always: { guard: "hasTlm", target: "clearCheck" },
           after: { tlmWait: { target: "#session.refused", actions: assign({ refusal: "no telemetry from the device" }) } },
+        },
+        clearCheck: { always: [{ guard: ({ context }) => clearable(context).length === 0, target: "check" }, { target: "clearFaults" }] },
+        clearFaults: {
+          invoke: {
+            src: "clearFaults",
+            input: ({ context }) => ({ link: context.link, clock: context.clock, codes: clearable(context) }),
+          },
+          on: {
+            FAULTS_CLEARED: {
+              target: "check",
+              actions: assign(({ context, event }) => {
+                for (const r of event.results) {
+                  const ok = r.result === "done" || r.result === "accepted";
+                  context.notes.push({
+                    kind: ok ? "info" : "warn",
+                    code: "CLEAR",
+                    message: ok ? `cleared ${r.code} left from before this session` : `device kept ${r.code}: ${r.result}${r.reason ? ` (${r.reason})` : ""}`,
+                  });
+                }
+                return { tlm: event.tlm };
+              }),
+            },
+          },
+          after: { tlmWait: "check" },
         },
         check: {
           entry: assign(({ context }) => preflightCheck(context)),
@@ -605,6 +630,20 @@ function prepareMove(context: SessionContext): Partial<SessionContext> {
     tiltTarget: m.target,
     expect: { phase: "moving", tiltFrom: from ?? m.target, tiltTarget: m.target },
   };
+}
+
+/**
+ * Latched faults the companion may ask the device to clear before a session: their causes are physical
+ * states the firmware re-checks (link back, switch released, lock engaged, upright). Critical faults
+ * (sensor, motor, force) are left for a person to look at: the session is refused while they stand.
+ */
+function clearable(ctx: SessionContext): string[] {
+  const tlm = ctx.tlm;
+  if (!tlm) return [];
+  return tlm.faults.filter((f) => {
+    const spec = faultSpec(f);
+    return spec !== undefined && spec.latched && spec.severity !== "critical";
+  });
 }
 
 /** Limits for a return when preflight failed before combining them: the device's own. */

@@ -65,6 +65,8 @@ const ALL_EVENTS: SessionMachineEvent[] = [
   { type: "HANDSHAKE_FAIL", message: "test" },
   { type: "TLM", tlm: tlm(-80, 0) },
   { type: "TLM", tlm: tlm(20, 60) },
+  { type: "TLM", tlm: { ...tlm(-80, 0), faults: ["WATCHDOG"] } },
+  { type: "FAULTS_CLEARED", results: [{ code: "WATCHDOG", result: "done" }], tlm: tlm(-80, 0) },
   { type: "PAUSE" },
   { type: "RESUME" },
   { type: "SUPERVISOR", action: "hold", message: "test" },

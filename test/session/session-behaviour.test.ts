@@ -1,7 +1,10 @@
 // Session behaviour against the simulator in virtual time: pause/resume, preflight refusals, supervisor
 // decisions, fallbacks to the firmware's return, a permanent link loss and a device reboot.
 import { describe, expect, it } from "vitest";
-import type { AckMsg } from "../../protocol/index.js";
+import { VirtualClock, type AckMsg } from "../../protocol/index.js";
+import { createEmbeddedSim } from "../../device-sim/index.js";
+import { DeviceLink } from "../../src/link/device-link.js";
+import { startSession } from "../../src/session/run-session.js";
 import { getBuiltin } from "../../src/programs/library.js";
 import { parseProgram } from "../../src/programs/schema.js";
 import { startHarness } from "./harness.js";
@@ -265,5 +268,30 @@ describe("discomfort", () => {
     expect(s.discomfortKind).toBe("pain");
     expect(s.events.find((e) => e.kind === "discomfort")?.atS).toBeCloseTo((at - h.truths[0].t) / 1000, 0);
     expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
+  });
+});
+
+describe("a session after another", () => {
+  it("clears the watchdog fault latched when the previous companion went away, then runs", async () => {
+    const clock = new VirtualClock();
+    const sim = createEmbeddedSim({ clock });
+    const short = parseProgram({ name: "short", steps: [{ type: "ramp", to: -70, speed: 5 }, { type: "hold", seconds: 1 }] });
+    const run = async (link: DeviceLink) => {
+      const h = startSession({ link, clock, program: short });
+      let end = false;
+      h.onEvent((e) => (end = end || e.code === "END"));
+      clock.runUntil(() => end, 600_000);
+      return h.done;
+    };
+    const first = new DeviceLink(sim.companion, clock);
+    expect((await run(first)).outcome).toBe("completed");
+    // The first companion vanishes without a word (no heartbeats): the device latches WATCHDOG.
+    sim.link.faults.down = true;
+    clock.advance(3000);
+    sim.link.faults.down = false;
+    expect(sim.device.truth().faults).toContain("WATCHDOG");
+    const second = await run(new DeviceLink(sim.companion, clock));
+    expect(second.outcome, second.reason).toBe("completed");
+    expect(second.events.some((e) => e.code === "CLEAR" && /cleared WATCHDOG/.test(e.message))).toBe(true);
   });
 });
