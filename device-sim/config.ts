@@ -35,7 +35,7 @@ const TiltConfig = z
     /** Physical acceleration capability of the drive (the firmware never asks for more than emergencyDecel). */
     driveAccel: pos.max(10_000).default(60),
     /** Motion targets stay this far inside the hard limits: the position is only known to the sensors' accuracy. */
-    limitMargin: nonneg.max(1).default(0.02),
+    limitMargin: nonneg.max(1).default(0.1),
     /** Angle tolerance for "upright" and for a move being done. */
     tolerance: pos.max(5).default(0.2),
   })
@@ -156,6 +156,9 @@ export function parseSimConfig(input: unknown): SimConfig {
   if (t.driveAccel < t.emergencyDecel) fail("tilt.driveAccel", `must be >= tilt.emergencyDecel (${t.emergencyDecel})`);
   if (t.pauseAngle < t.upright || t.pauseAngle > t.max) fail("tilt.pauseAngle", "must lie within the hard limits");
   if (t.restAngle < t.pauseAngle || t.restAngle > t.max) fail("tilt.restAngle", `must lie within [tilt.pauseAngle, tilt.max]`);
+  if (t.limitMargin < 4 * c.sensors.encoderNoise) {
+    fail("tilt.limitMargin", `must be >= 4 x sensors.encoderNoise (${4 * c.sensors.encoderNoise}): the position is only known that well`);
+  }
   const tr = c.traction;
   if (tr.returnRate > tr.rateMax) fail("traction.returnRate", `must be <= traction.rateMax (${tr.rateMax})`);
   if (tr.driveRate < tr.rateMax) fail("traction.driveRate", `must be >= traction.rateMax (${tr.rateMax})`);

@@ -40,6 +40,9 @@ interface ActiveReturn {
   steps: ReturnStep[];
   idx: number;
   holdUntil?: number;
+  /** After the last step: when to check the table really is upright, and whether it was. */
+  verifyAt?: number;
+  verified: boolean;
   startedHeadDown: boolean;
   restDone: boolean;
   /** `return` command ids waiting for their "done". */
@@ -85,6 +88,9 @@ export class Firmware {
   private readonly trust: SensorTrust;
   /** Low-passed (sensor estimate - setpoint): how far the table really is from where the profile thinks. */
   private errEma = 0;
+  private prevV = 0;
+  /** The same for the inclinometer (through its learned offset), to corroborate a re-base. */
+  private incEma = 0;
   /** Integral of the commanded velocity, never re-based: where the drive was told to go. */
   private cmdPos = 0;
   acted = 0;
@@ -305,7 +311,7 @@ export class Firmware {
     const tiltAxis = hasTilt(this.c);
     this.estimate = tiltAxis ? this.trust.estimate(r, this.cmdPos, this.faults.has("SENSOR_MISMATCH")) : 0;
 
-    if (tiltAxis) this.trackPosition();
+    if (tiltAxis) this.trackPosition(r);
 
     const inputs = this.monInputs;
     inputs.encoder = r.encoder;
@@ -351,6 +357,7 @@ export class Firmware {
       this.latch(t.code, `${t.msg}; end of travel during the final approach`);
       this.sp = { p: this.estimate, v: 0 };
       this.ret.idx = this.ret.steps.length;
+      this.ret.verified = true;
       return;
     }
     this.latch(t.code, t.msg);
@@ -391,6 +398,7 @@ export class Firmware {
       retryAt: cause === "MOTOR_STALL" ? now + this.c.motor.stallRetryMs : undefined,
       steps: [],
       idx: 0,
+      verified: false,
       startedHeadDown: prev?.startedHeadDown ?? this.estimate > t.restAngle + t.tolerance,
       restDone: prev?.restDone ?? false,
       ids: [...ids],
@@ -429,16 +437,26 @@ export class Firmware {
    * Closes the position loop without touching the velocity: when the filtered difference between the
    * sensors and the setpoint exceeds REBASE_DEG (a short stall, a reboot, a change of trusted sensor),
    * the profile is re-based on where the table really is. Plans then run from the true position, so a
-   * lag built up in one direction can never carry the table past a limit in the other. Only at (or
-   * through) standstill: re-basing in full motion on a stuck sensor would chase it and run away.
+   * lag built up in one direction can never carry the table past a limit in the other. Only at
+   * standstill or on a reversal: re-basing during motion on a stuck sensor would chase it and run away.
    */
-  private trackPosition(): void {
+  private trackPosition(r: PlantReadings): void {
     const err = this.estimate - this.sp.p;
+    const errInc = this.trust.inclinometer(r) - this.sp.p;
     if (Math.abs(err - this.errEma) > 1) this.errEma = err;
     else this.errEma += ERR_ALPHA * (err - this.errEma);
-    if (Math.abs(this.errEma) > REBASE_DEG && Math.abs(this.sp.v) < this.c.tilt.accelMax * (this.c.stepMs / 1000)) {
-      this.sp = { p: this.sp.p + this.errEma, v: this.sp.v };
+    if (Math.abs(errInc - this.incEma) > 1) this.incEma = errInc;
+    else this.incEma += ERR_ALPHA * (errInc - this.incEma);
+    const still = this.sp.v === 0 || Math.sign(this.sp.v) !== Math.sign(this.prevV);
+    this.prevV = this.sp.v;
+    // The independent sensor must roughly agree before the setpoint moves: a stuck encoder alone never
+    // drags the profile away from where the drive really is.
+    const corroborated = this.faults.has("SENSOR_MISMATCH") || Math.abs(this.incEma - this.errEma) < CORROBORATE_DEG;
+    if (Math.abs(this.errEma) > REBASE_DEG && still && corroborated) {
+      const shift = this.errEma;
+      this.sp = { p: this.sp.p + shift, v: this.sp.v };
       this.errEma = 0;
+      this.incEma -= shift;
     }
   }
 
@@ -461,10 +479,26 @@ export class Firmware {
       ret.steps = planReturn(this.sp.p, { ...this.c.tilt, ...speeds, upright: this.inside(this.c.tilt.upright) }, { reduced: ret.reduced, rest: ret.startedHeadDown && !ret.restDone });
       ret.idx = 0;
       ret.holdUntil = undefined;
+      ret.verifyAt = undefined;
+      ret.verified = false;
       ret.stage = "running";
     }
     const step = ret.steps[ret.idx];
-    if (!step) return this.rest();
+    if (!step) {
+      // Let the position loop settle, then check the table really is upright (a sensor may have been
+      // wrong during the approach); if not, approach again from where it is.
+      ret.verifyAt ??= now + VERIFY_MS;
+      if (now < ret.verifyAt || ret.verified) return this.rest();
+      const target = this.inside(this.c.tilt.upright);
+      if (Math.abs(this.sp.p - target) > this.c.tilt.tolerance) {
+        ret.steps = planReturn(this.sp.p, { ...this.c.tilt, upright: target }, { reduced: ret.reduced, rest: false });
+        ret.idx = 0;
+        ret.verifyAt = undefined;
+        return this.rest();
+      }
+      ret.verified = true;
+      return this.rest();
+    }
     if (step.kind === "hold") {
       ret.holdUntil ??= now + step.ms;
       if (now >= ret.holdUntil) {
@@ -501,7 +535,7 @@ export class Firmware {
 
   private returnFinished(r: PlantReadings): boolean {
     const ret = this.ret!;
-    const tiltDone = !hasTilt(this.c) || (ret.stage === "running" && ret.idx >= ret.steps.length);
+    const tiltDone = !hasTilt(this.c) || (ret.stage === "running" && ret.verified);
     const forceDone = !hasTraction(this.c) || (this.forceSp === 0 && r.loadCell <= this.c.traction.tolerance);
     return tiltDone && forceDone;
   }
@@ -525,7 +559,7 @@ export class Firmware {
       if (this.estimate > t.restAngle + t.tolerance) return "descend";
       return this.estimate > t.upright + t.approachZone + t.tolerance ? "rise" : "approach";
     }
-    return ret.steps[ret.idx]?.phase ?? "release";
+    return ret.steps[ret.idx]?.phase ?? (ret.verified || !hasTilt(this.c) ? "release" : "approach");
   }
 
   /** Targets keep a measurement-uncertainty margin inside the hard limits ... */
@@ -641,9 +675,12 @@ export class Firmware {
 }
 
 const ERR_ALPHA = 0.05;
+const VERIFY_MS = 500;
 const DEGRADED_MARGIN_DEG = 0.3;
 /** Well above the filtered encoder noise, below the margin kept inside the hard limits. */
 const REBASE_DEG = 0.01;
+/** About 2 sigma of the filtered inclinometer: after a re-base it must agree with the new position this well. */
+const CORROBORATE_DEG = 0.05;
 const BOOT_SAMPLES = 64;
 
 function round(x: number, digits: number): number {

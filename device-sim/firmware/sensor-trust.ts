@@ -26,6 +26,11 @@ export class SensorTrust {
     return this.choice;
   }
 
+  /** The inclinometer reading in the encoder's frame (through the learned offset). */
+  inclinometer(r: PlantReadings): number {
+    return r.inclinometer - this.offset;
+  }
+
   get refDiff(): number {
     return this.offset;
   }
