@@ -36,6 +36,8 @@ export interface StepContext {
 export class InvariantChecker {
   readonly violations: Violation[] = [];
   private pendingApproach: Violation | undefined;
+  private prevSpeed = 0;
+  private prevMode = "";
   private readonly upright: number;
   private readonly zone: number;
   private readonly approachSpeed: number;
@@ -64,14 +66,19 @@ export class InvariantChecker {
     const speedMax = lim?.speedMax ?? this.cfg.tilt.speedMax;
     const forceMax = lim?.forceMax ?? this.cfg.traction.max;
     const speed = Math.abs(s.vel);
-    const braking = s.vel * s.accel < 0;
+    // Decelerating: the drive's acceleration opposes the motion, or the speed has just dropped.
+    const braking = s.vel * s.accel < 0 || speed < this.prevSpeed - 1e-9;
+    // The step on which a return takes over still carries the speed it found; the brake starts next.
+    const justReturning = s.mode === "returning" && this.prevMode !== "returning";
+    this.prevSpeed = speed;
+    this.prevMode = s.mode;
     const at = `t=${(s.t / 1000).toFixed(2)}s`;
     if (s.tilt > tiltMax + posTol) this.add({ t: s.t, kind: "limit", message: `${at}: tilt ${s.tilt.toFixed(2)} past tiltMax ${tiltMax}` });
     if (s.tilt < this.upright - posTol) this.add({ t: s.t, kind: "limit", message: `${at}: tilt ${s.tilt.toFixed(2)} below upright ${this.upright}` });
     if (speed > speedMax + SPEED_TOL && !braking) this.add({ t: s.t, kind: "speed", message: `${at}: speed ${speed.toFixed(2)} deg/s over ${speedMax} (mode ${s.mode})` });
     if (s.force > forceMax + FORCE_TOL) this.add({ t: s.t, kind: "force", message: `${at}: force ${s.force.toFixed(1)} N over ${forceMax}` });
     const returning = s.mode === "returning" || ctx.sessionReturning;
-    if (returning && speed > this.returnSpeed + SPEED_TOL && !braking) {
+    if (returning && !justReturning && speed > this.returnSpeed + SPEED_TOL && !braking) {
       this.add({ t: s.t, kind: "return-speed", message: `${at}: return at ${speed.toFixed(2)} deg/s over ${this.returnSpeed} (mode ${s.mode}, ret ${s.ret ?? "-"})` });
     }
     // The final approach: the last stretch spent inside the approach zone must be slow. A violation is

@@ -81,9 +81,15 @@ export async function runCampaignSession(seed: number, opts: RunOptions = {}): P
   let limits: EffectiveLimits | undefined;
   let ended = false;
   let returnAt: number | undefined;
+  let linkOkSince = 0;
   session.onEvent((e) => {
     opts.verbose?.(`t=${(e.t / 1000).toFixed(2)}s session ${e.source} ${e.kind} ${e.code}: ${e.message}`);
     if (e.code === "RETURN" && returnAt === undefined) returnAt = e.t;
+    // While the link is down the device has not heard of the session's return (it keeps its last
+    // command or runs its own return, checked as mode "returning"): the session's return is judged
+    // again once the link is back.
+    if (e.code === "LINK_LOST") linkOkSince = Infinity;
+    if (e.code === "LINK_RESTORED") linkOkSince = e.t;
     if (e.code === "END") ended = true;
     if (e.code === "LIMITS" || limits === undefined) limits = session.snapshot().limits ?? limits;
   });
@@ -96,7 +102,7 @@ export async function runCampaignSession(seed: number, opts: RunOptions = {}): P
   const brakeMs = (cfg.tilt.speedMax / cfg.tilt.accelMax) * 1000;
   device.onStep((s: SimTruth) => {
     if (sensorFaultAt !== undefined && s.t - t0 >= sensorFaultAt) sensorFault = true;
-    const sessionReturning = !ended && returnAt !== undefined && s.t >= returnAt + maxLatency + brakeMs + 500;
+    const sessionReturning = !ended && returnAt !== undefined && s.t >= Math.max(returnAt, linkOkSince) + maxLatency + brakeMs + 500;
     checker.step(s, { limits, sensorFault, sessionReturning });
     opts.trace?.(s);
   });
