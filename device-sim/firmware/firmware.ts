@@ -103,15 +103,17 @@ export class Firmware {
     const r = opts.sample();
     // Like a real boot: average a burst of encoder samples before trusting the position.
     let sum = r.encoder;
+    let diff = r.inclinometer - r.encoder;
     let force = r.loadCell;
     for (let i = 1; i < BOOT_SAMPLES; i++) {
       const s = opts.sample();
       sum += s.encoder;
+      diff += s.inclinometer - s.encoder;
       force += s.loadCell;
     }
     this.estimate = hasTilt(c) ? sum / BOOT_SAMPLES : 0;
     force /= BOOT_SAMPLES;
-    this.trust = new SensorTrust(c.sensors.mismatchDeg);
+    this.trust = new SensorTrust(c.sensors.mismatchDeg, diff / BOOT_SAMPLES);
     this.sp = { p: this.estimate, v: 0 };
     // Hold whatever force the brake kept; a reading within the noise of zero is zero.
     this.forceSp = hasTraction(c) && force > c.traction.tolerance ? force : 0;

@@ -19,7 +19,16 @@ export class SensorTrust {
   private ref?: { enc: number; inc: number; cmd: number };
   private choice?: Trusted;
 
-  constructor(private readonly mismatchDeg: number) {}
+  /** `bootOffset`: inclinometer minus encoder averaged over the boot samples. */
+  constructor(
+    private readonly mismatchDeg: number,
+    bootOffset?: number,
+  ) {
+    if (bootOffset !== undefined && Number.isFinite(bootOffset)) {
+      this.offset = bootOffset;
+      this.learned = true;
+    }
+  }
 
   /** The sensor believed during the current mismatch episode, if one is running. */
   get trusted(): Trusted | undefined {
