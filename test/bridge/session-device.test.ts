@@ -60,23 +60,26 @@ describe("SessionDevice (virtual time)", () => {
     expect(changes).toContain(true);
   });
 
-  it("refuses starts while WATCHDOG is latched, and starts after a clear", async () => {
+  it("a latched WATCHDOG is cleared by `clear`, or by the preflight of a new start", async () => {
     const { dev, run, settle, sim, opens } = setup();
     await run(500);
     sim().inject.dropLink(2500);
     await run(4000);
     expect(opens()).toBe(1);
     expect(dev.state().faults).toContain("WATCHDOG");
-    const refused = await settle(dev.start({ program: SHORT }));
-    expect(refused).toMatchObject({ ok: false, reason: expect.stringMatching(/WATCHDOG/) });
     expect(await settle(dev.clear())).toEqual({ ok: true, data: { cleared: ["WATCHDOG"] } });
     await run(300);
     expect(dev.state().faults).toEqual([]);
+    // A start is itself a deliberate new start: its preflight clears a watchdog left from before.
+    sim().inject.dropLink(2500);
+    await run(4000);
+    expect(dev.state().faults).toContain("WATCHDOG");
     const ok = await settle(dev.start({ program: SHORT }));
     expect(ok).toMatchObject({ ok: true });
     expect(await settle(dev.clear())).toMatchObject({ ok: false, reason: expect.stringMatching(/^busy/) });
     await run(40_000);
     expect(dev.state()).toMatchObject({ phase: "completed", outcome: "completed" });
+    expect(dev.state().faults).toEqual([]);
   });
 
   it("answers stop and discomfort without a session, and refuses pause/resume then", async () => {
