@@ -235,10 +235,11 @@ describe("link closed", () => {
 });
 
 describe("noisy link", () => {
-  it.each([1, 2, 3])("completes a program within every limit with corrupted bytes, latency and jitter (seed %i)", async (seed) => {
+  it.each([1, 2, 3, 4, 5])("completes a program within every limit with corrupted bytes, latency and jitter (seed %i)", async (seed) => {
     const h = startHarness(getBuiltin("oscillation")!, { seed, session: { ret: QUICK }, simConfig: QUICK_SIM });
-    // About one frame in ten is lost (CRC), acks and "done" included.
-    Object.assign(h.simLink.faults, { corruptRate: 0.002, latencyMs: 5, jitterMs: 10 });
+    // About one telemetry frame in six and one command or ack in sixteen is lost (CRC), "done" included;
+    // four lost tries in a row (a safe abort, tested elsewhere) stay rare enough for a program to complete.
+    Object.assign(h.simLink.faults, { corruptRate: 0.001, latencyMs: 5, jitterMs: 10 });
     expect(h.finish()).toBe(true);
     const s = await h.session.done;
     expect(s.outcome, s.reason).toBe("completed");
