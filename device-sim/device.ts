@@ -1,6 +1,7 @@
 // One simulated device: the physics plant and the firmware stepped in lockstep on one clock, talking
 // through any MessageTransport. The firmware instance lives only while powered: a power loss throws its
-// RAM state away and a reboot starts a fresh one with a new boot id.
+// RAM state away and a reboot starts a fresh one with a new boot id (what it keeps in non-volatile memory,
+// see firmware/nvm.ts, survives).
 import {
   COMPANION_TYPES,
   FramedStreamTransport,
@@ -21,6 +22,7 @@ import {
 import { parseSimConfig, type SimConfig } from "./config.js";
 import { createFaultInjector, type FaultInjector } from "./faults/injector.js";
 import { Firmware, type ResetCause } from "./firmware/firmware.js";
+import { blankNvm } from "./firmware/nvm.js";
 import type { ReturnPhase } from "./firmware/return-plan.js";
 import { Plant } from "./physics/plant.js";
 import { FaultyTransport, type LinkFaultControl } from "./transport/faulty-transport.js";
@@ -112,6 +114,8 @@ export function createSimDevice(opts: SimDeviceOptions): SimDevice {
   const tlms = listeners<TelemetryMsg>();
   const timers = new Set<TimerHandle>();
   let fw: Firmware | undefined;
+  // Survives power loss, like the controller's EEPROM.
+  const nvm = blankNvm();
   let seq = new Sequencer();
   let boots = 0;
   let actedBefore = 0;
@@ -145,7 +149,7 @@ export function createSimDevice(opts: SimDeviceOptions): SimDevice {
     rxErrBase = rxErrTotal();
     const now = clock.now();
     const bootId = `b${boots}-${Math.floor(rng() * 0xffffff).toString(16).padStart(6, "0")}`;
-    fw = new Firmware(config, out, { now, bootId, cause, sample: () => plant.read(now), rxErr: () => rxErrTotal() - rxErrBase });
+    fw = new Firmware(config, out, { now, bootId, cause, sample: () => plant.read(now), rxErr: () => rxErrTotal() - rxErrBase, nvm });
     nextTlm = now + tlmPeriod;
   };
 
@@ -218,6 +222,7 @@ export function createSimDevice(opts: SimDeviceOptions): SimDevice {
     powerLoss(offMs) {
       if (!plant.poweredOn) return;
       actedBefore += fw?.acted ?? 0;
+      fw?.powerFail();
       plant.poweredOn = false;
       fw = undefined;
       later(() => {

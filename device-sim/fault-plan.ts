@@ -12,6 +12,7 @@ export interface FaultPlan {
   sensorStuck?: { atS: number; sensor: AngleSensor };
   stall?: { atS: number; durationS?: number };
   overcurrent?: { atS: number; durationS?: number };
+  overforce?: { atS: number; durationS?: number };
   stopSwitch?: { atS: number; releaseAfterS?: number };
   ankleOpen?: { atS: number; closeAfterS?: number };
   powerLoss?: { atS: number; offS: number };
@@ -83,7 +84,7 @@ export function parseSensorStuck(value: string): { atS: number; sensor: AngleSen
   return { atS: num(f, form, a), sensor: sensorOf(f, s) };
 }
 
-/** `AT[:DURATION]` (seconds): used by --stall-at, --overcurrent-at, --stop-switch-at, --ankle-open-at. */
+/** `AT[:DURATION]` (seconds): used by --stall-at, --overcurrent-at, --overforce-at, --stop-switch-at, --ankle-open-at. */
 export function parseAtFor(flag: string, value: string): { atS: number; durationS?: number } {
   const form = "AT[:DURATION] in seconds";
   const [a, d] = parts(flag, form, value, 1, 2);
@@ -99,6 +100,9 @@ export function parsePowerLoss(value: string): { atS: number; offS: number } {
 }
 
 /** Schedules a plan on a device's injector; times are relative to `startMs` on the device's clock. */
+/** The outside pull `--overforce-at` applies: above the force trip even with the drive at rest. */
+export const OVERFORCE_PULL_N = 1000;
+
 export function applyFaultPlan(inject: FaultInjector, plan: FaultPlan, startMs: number): void {
   const at = (s: number) => ({ at: startMs + s * 1000 });
   const dur = (s: number, d?: number) => ({ at: startMs + s * 1000, ...(d === undefined ? {} : { durationMs: d * 1000 }) });
@@ -110,6 +114,7 @@ export function applyFaultPlan(inject: FaultInjector, plan: FaultPlan, startMs: 
   if (plan.sensorStuck) inject.sensorStuck(plan.sensorStuck.sensor, at(plan.sensorStuck.atS));
   if (plan.stall) inject.motorStall(dur(plan.stall.atS, plan.stall.durationS));
   if (plan.overcurrent) inject.overcurrent(10, dur(plan.overcurrent.atS, plan.overcurrent.durationS));
+  if (plan.overforce) inject.externalForce(OVERFORCE_PULL_N, dur(plan.overforce.atS, plan.overforce.durationS));
   if (plan.stopSwitch) inject.pressStopSwitch(dur(plan.stopSwitch.atS, plan.stopSwitch.releaseAfterS));
   if (plan.ankleOpen) {
     inject.ankleLock(false, at(plan.ankleOpen.atS));

@@ -16,6 +16,7 @@ export const FAULT_KINDS = [
   "sensorStuck",
   "motorStall",
   "overcurrent",
+  "overforce",
   "stopSwitch",
   "switchDisconnected",
   "ankleLock",
@@ -81,6 +82,11 @@ export function randomSchedule(rng: Rng, horizonMs: number): ScheduledFault[] {
         f.durationMs = int(rng, 20, 3000);
         f.value = uniform(rng, 1, 10);
         break;
+      case "overforce":
+        // An outside pull on the harness, from harmless to far beyond the force trip.
+        f.durationMs = int(rng, 20, 10_000);
+        f.value = uniform(rng, 50, 1200);
+        break;
       case "stopSwitch":
       case "switchDisconnected":
       case "ankleLock":
@@ -141,6 +147,9 @@ export function applySchedule(schedule: readonly ScheduledFault[], t0: number, d
         break;
       case "overcurrent":
         inj.overcurrent(f.value, span);
+        break;
+      case "overforce":
+        inj.externalForce(f.value, span);
         break;
       case "stopSwitch":
         inj.pressStopSwitch(span);

@@ -26,6 +26,8 @@ export interface FaultInjector {
   motorStall(when?: ForDuration): void;
   /** Adds `extraA` amps to the motor current. */
   overcurrent(extraA: number, when?: ForDuration): void;
+  /** Adds an outside pull of `extraN` newtons on the traction harness (seen by the load cell). */
+  externalForce(extraN: number, when?: ForDuration): void;
   stopSwitch(state: SwitchStateT, when?: When): void;
   pressStopSwitch(when?: ForDuration): void;
   ankleLock(engaged: boolean, when?: When): void;
@@ -95,6 +97,10 @@ export function createFaultInjector(t: InjectorTargets): FaultInjector {
     overcurrent(extraA, when) {
       positive("overcurrent", extraA);
       span(when, () => (t.plant().extraCurrentA = extraA), () => (t.plant().extraCurrentA = 0));
+    },
+    externalForce(extraN, when) {
+      positive("externalForce", extraN);
+      span(when, () => (t.plant().extraForceN = extraN), () => (t.plant().extraForceN = 0));
     },
     stopSwitch(state, when) {
       at(when, () => (t.plant().sw = state));

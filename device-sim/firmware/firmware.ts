@@ -14,8 +14,9 @@ import {
 import { hasTilt, hasTraction, type SimConfig } from "../config.js";
 import type { PlantCommand, PlantReadings } from "../physics/plant.js";
 import { IdCache } from "./id-cache.js";
+import type { Nvm } from "./nvm.js";
 import { guardLimits, stepBrake, stepSegment, type AxisSetpoint } from "./profile.js";
-import { planReturn, type ReturnPhase, type ReturnStep } from "./return-plan.js";
+import { approachCeiling, planReturn, type ReturnPhase, type ReturnStep } from "./return-plan.js";
 import { decide, initialMonitorState, isCritical, monitor, type MonitorInputs, type MonitorParams, type MonitorState, type SafetyAction, type Trip } from "./safety.js";
 import { SensorTrust } from "./sensor-trust.js";
 import { checkForce, checkMove, hardSoftLimits, mergeLimits, type SoftLimits } from "./validate.js";
@@ -93,12 +94,14 @@ export class Firmware {
   private incEma = 0;
   /** Integral of the commanded velocity, never re-based: where the drive was told to go. */
   private cmdPos = 0;
+  /** The position averaged at boot: with cmdPos, dead reckoning independent of both sensors. */
+  private readonly bootPos: number;
   acted = 0;
 
   constructor(
     private readonly c: SimConfig,
     private readonly out: (m: Outgoing<DeviceMsg>) => void,
-    private readonly opts: { now: number; bootId: string; cause: ResetCause; sample: () => PlantReadings; rxErr: () => number },
+    private readonly opts: { now: number; bootId: string; cause: ResetCause; sample: () => PlantReadings; rxErr: () => number; nvm: Nvm },
   ) {
     const r = opts.sample();
     // Like a real boot: average a burst of encoder samples before trusting the position.
@@ -112,12 +115,21 @@ export class Firmware {
       force += s.loadCell;
     }
     this.estimate = hasTilt(c) ? sum / BOOT_SAMPLES : 0;
+    this.bootPos = this.estimate;
     force /= BOOT_SAMPLES;
-    this.trust = new SensorTrust(c.sensors.mismatchDeg, diff / BOOT_SAMPLES);
+    const t = c.tilt;
+    // Beyond the end stops no true reading can lie (with a degree for noise and mounting).
+    const travelMin = t.min - t.endStopMargin - 1;
+    const travelMax = t.max + t.endStopMargin + 1;
+    this.trust = new SensorTrust({ mismatchDeg: c.sensors.mismatchDeg, travelMin, travelMax, calibration: opts.nvm.incOffset }, diff / BOOT_SAMPLES);
+    opts.nvm.incOffset = this.trust.calibration;
     this.sp = { p: this.estimate, v: 0 };
-    // Hold whatever force the brake kept; a reading within the noise of zero is zero.
-    this.forceSp = hasTraction(c) && force > c.traction.tolerance ? force : 0;
-    this.soft = hardSoftLimits(c);
+    // Hold whatever force the brake kept, but never more than the drive was applying when the power failed:
+    // the rest of the reading is someone pulling, and the drive must not add to it. A reading within the
+    // noise of zero is zero.
+    const held = Math.min(force, opts.nvm.forceAtPowerFail ?? force);
+    this.forceSp = hasTraction(c) && held > c.traction.tolerance ? held : 0;
+    this.soft = opts.nvm.soft ?? hardSoftLimits(c);
     this.ids = new IdCache(c.idCacheSize);
     this.mon = initialMonitorState(opts.now, r.sw, r.lock);
     this.monParams = {
@@ -189,6 +201,7 @@ export class Firmware {
         const r = mergeLimits(this.c, this.soft, msg);
         if (!r.ok) return this.ack(msg.id, "rejected", r.reason);
         this.soft = r.soft;
+        this.opts.nvm.soft = { ...r.soft };
         if (this.task.kind === "move") {
           this.task = { ...this.task, target: this.insideSoft(this.task.target) };
         }
@@ -354,8 +367,10 @@ export class Firmware {
   }
 
   private trip(t: Trip, now: number): void {
-    if (t.code === "MOTOR_STALL" && this.ret && this.ret.stage === "running" && this.currentPhase() === "approach" && this.trust.trusted === "more head-down") {
-      // Crawling into the upright end stop (after a sensor fault) reads as a stall: that is the end of travel.
+    const atUprightStop = this.trust.trusted === "more head-down" || this.mostUpright() <= this.inside(this.c.tilt.upright) + this.c.tilt.tolerance;
+    if (t.code === "MOTOR_STALL" && this.ret && this.ret.stage === "running" && this.currentPhase() === "approach" && atUprightStop) {
+      // Crawling into the upright end stop (a sensor reading head-down of the truth) reads as a stall: that
+      // is the end of travel, not something to push against again.
       this.latch(t.code, `${t.msg}; end of travel during the final approach`);
       this.sp = { p: this.estimate, v: 0 };
       this.ret.idx = this.ret.steps.length;
@@ -375,7 +390,11 @@ export class Firmware {
   }
 
   private latch(code: FaultCodeName, msg: string): void {
-    if (code === "SENSOR_MISMATCH" && this.last) msg = `${msg}; return trusts ${this.trust.choose(this.last, this.cmdPos)}`;
+    if (code === "SENSOR_MISMATCH" && this.last) {
+      // Every trip is a fresh disagreement (the monitor re-arms only once the sensors agreed again).
+      this.trust.newEpisode();
+      msg = `${msg}; return trusts ${this.trust.choose(this.last, this.cmdPos)}`;
+    }
     this.faults.add(code);
     this.event(code, msg);
   }
@@ -452,13 +471,23 @@ export class Firmware {
     const still = this.sp.v === 0 || Math.sign(this.sp.v) !== Math.sign(this.prevV);
     this.prevV = this.sp.v;
     // The independent sensor must roughly agree before the setpoint moves: a stuck encoder alone never
-    // drags the profile away from where the drive really is.
-    const corroborated = this.faults.has("SENSOR_MISMATCH") || Math.abs(this.incEma - this.errEma) < CORROBORATE_DEG;
-    if (Math.abs(this.errEma) > REBASE_DEG && still && corroborated) {
+    // drags the profile away from where the drive really is. After a mismatch the believed sensor alone
+    // decides, at standstill only; but once both sensors agree again on a large error (the believed one
+    // was wrong and has recovered) that is the truth, and waiting for standstill would carry the table on
+    // toward an end stop.
+    const agreeing = Math.abs(this.incEma - this.errEma) < CORROBORATE_DEG;
+    const latched = this.faults.has("SENSOR_MISMATCH");
+    const allowed = (still && (agreeing || latched)) || (agreeing && Math.abs(this.errEma) > MOVING_REBASE_DEG);
+    if (Math.abs(this.errEma) > REBASE_DEG && allowed) {
       const shift = this.errEma;
       this.sp = { p: this.sp.p + shift, v: this.sp.v };
       this.errEma = 0;
       this.incEma -= shift;
+      // The return's plan was made from a position that was wrong by this much: stop and plan again.
+      if (!still && this.ret?.stage === "running") {
+        this.ret.stage = "braking";
+        this.ret.decel = this.c.tilt.accelMax;
+      }
     }
   }
 
@@ -511,8 +540,30 @@ export class Firmware {
       return { p: this.sp.p, v: 0 };
     }
     const s = stepSegment(this.sp, { target: step.target, vMax: step.vMax, vEnd: step.vEnd, accel: this.c.tilt.accelMax }, dt);
+    const capped = this.approachCap(s.sp, dt);
+    if (capped) return capped;
     if (s.arrived) ret.idx++;
     return s.sp;
+  }
+
+  /**
+   * The plan places the approach zone by the believed sensor; a wrong one (biased, drifting) could carry
+   * the user into the last degrees faster than the approach speed. So whenever either sensor says the
+   * table is near upright, the rise slows as if it were: a speed ceiling that falls to the approach speed
+   * at the zone's edge, measured from the most upright credible reading (never slower than braking at the
+   * emergency rate allows, so the ceiling is a deceleration, not a jolt).
+   */
+  private approachCap(next: AxisSetpoint, dt: number): AxisSetpoint | undefined {
+    if (next.v >= 0 || !this.last) return undefined;
+    const t = this.c.tilt;
+    const approach = Math.min(t.approachSpeed, this.soft.speedMax, t.speedMax);
+    // Differences within the sensors' agreement band are noise, already covered by the plan.
+    const band = this.c.sensors.mismatchDeg / 10;
+    const d = this.mostUpright() + band - (this.inside(t.upright) + t.approachZone);
+    const ceiling = approachCeiling(d, approach, t.accelMax);
+    const limit = Math.max(ceiling, Math.abs(this.sp.v) - t.emergencyDecel * dt);
+    if (-next.v <= limit + 1e-9) return undefined;
+    return { p: this.sp.p - limit * dt, v: -limit };
   }
 
   private stepForce(dt: number, r: PlantReadings): void {
@@ -538,7 +589,10 @@ export class Firmware {
   private returnFinished(r: PlantReadings): boolean {
     const ret = this.ret!;
     const tiltDone = !hasTilt(this.c) || (ret.stage === "running" && ret.verified);
-    const forceDone = !hasTraction(this.c) || (this.forceSp === 0 && r.loadCell <= this.c.traction.tolerance);
+    // An outside pull (what OVERFORCE often is) keeps the load cell up after the drive has let go: the
+    // release is done once the drive is at zero; the latched fault then waits for the pull to end.
+    const released = r.loadCell <= this.c.traction.tolerance || this.faults.has("OVERFORCE");
+    const forceDone = !hasTraction(this.c) || (this.forceSp === 0 && released);
     return tiltDone && forceDone;
   }
 
@@ -549,6 +603,10 @@ export class Firmware {
     this.sp = { p: this.sp.p, v: 0 };
     this.event("RETURN_DONE", `${msg} (cause ${ret.cause})`);
     for (const id of ret.ids) this.ack(id, "done");
+  }
+
+  private mostUpright(): number {
+    return this.last ? this.trust.mostUpright(this.last, this.bootPos + this.cmdPos) : this.estimate;
   }
 
   private currentPhase(): ReturnPhase | undefined {
@@ -591,6 +649,11 @@ export class Firmware {
   private criticalLatched(): boolean {
     for (const f of this.faults) if (isCritical(f)) return true;
     return false;
+  }
+
+  /** The power-fail interrupt: the supply is going; save what the next boot needs. */
+  powerFail(): void {
+    this.opts.nvm.forceAtPowerFail = this.forceSp;
   }
 
   // ---------------------------------------------------------------- protocol out
@@ -683,6 +746,8 @@ const DEGRADED_MARGIN_DEG = 0.3;
 const REBASE_DEG = 0.01;
 /** About 2 sigma of the filtered inclinometer: after a re-base it must agree with the new position this well. */
 const CORROBORATE_DEG = 0.05;
+/** During motion only an error this large (a recovered sensor, not tracking noise) moves the setpoint. */
+const MOVING_REBASE_DEG = 0.5;
 const BOOT_SAMPLES = 64;
 
 function round(x: number, digits: number): number {

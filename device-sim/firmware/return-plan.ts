@@ -48,3 +48,11 @@ export function planReturn(from: number, p: ReturnParams, opts: { reduced: boole
   if (Math.abs(at - p.upright) > 0) steps.push({ phase: "approach", kind: "move", target: p.upright, vMax: approach, vEnd: 0 });
   return steps;
 }
+
+/**
+ * Fastest speed toward upright at `distToZone` degrees before the approach zone's edge such that
+ * decelerating at `accel` still arrives there at `approach` (inside the zone: `approach`).
+ */
+export function approachCeiling(distToZone: number, approach: number, accel: number): number {
+  return Math.sqrt(approach * approach + 2 * accel * Math.max(0, distToZone));
+}

@@ -33,6 +33,11 @@ export class Plant {
   poweredOn = true;
   stalled = false;
   extraCurrentA = 0;
+  /**
+   * An outside pull on the traction harness (the user pulling against it, a snagged cable): the load cell
+   * measures it on top of the drive's force, which the drive itself (and the ground truth) does not include.
+   */
+  extraForceN = 0;
   current = 0;
   private lastCmd: PlantCommand = { tiltVel: 0, force: 0 };
 
@@ -73,7 +78,7 @@ export class Plant {
     return {
       encoder: a.encoder,
       inclinometer: a.inclinometer,
-      loadCell: this.sensors.readLoadCell(this.traction.force),
+      loadCell: this.sensors.readLoadCell(this.traction.force + this.extraForceN),
       current: this.current,
       driveVel: this.tilt.vel,
       lock: this.lock,

@@ -29,7 +29,7 @@ const act = fc.oneof(
     weight: 2,
     arbitrary: fc.record({
       k: fc.constant("fault" as const),
-      f: fc.constantFrom("switch", "unplug", "ankle", "bias", "drift", "stuck", "stall", "overcurrent", "power", "drop", "corrupt"),
+      f: fc.constantFrom("switch", "unplug", "ankle", "bias", "drift", "stuck", "stall", "overcurrent", "pull", "power", "drop", "corrupt"),
       durS: fc.double({ min: 0.1, max: 15, noNaN: true }),
     }),
   },
@@ -97,6 +97,7 @@ describe("whatever arrives", () => {
               else if (a.f === "stuck") inj.sensorStuck("encoder", { durationMs: ms });
               else if (a.f === "stall") inj.motorStall({ durationMs: ms });
               else if (a.f === "overcurrent") inj.overcurrent(10, { durationMs: ms });
+              else if (a.f === "pull") inj.externalForce(900, { durationMs: ms });
               else if (a.f === "power") inj.powerLoss(ms);
               else if (a.f === "drop") inj.dropLink(ms);
               else inj.corrupt(0.01, { durationMs: ms });

@@ -164,3 +164,29 @@ export class Invariants {
     return this.samples.filter((s) => s.t >= t0 && s.t <= t1);
   }
 }
+
+/** Moves and waits for the move's `done`. */
+export function moveTo(r: Rig, target: number, speed = 10): void {
+  const id = r.client.move(target, speed);
+  r.until(() => r.client.acksFor(id).includes("done"), 120_000, `move to ${target}`);
+}
+
+/** Waits for an event code; returns the virtual time it was seen. */
+export function untilEvent(r: Rig, code: string, maxMs = 10_000): number {
+  r.until(() => r.client.hasEvent(code), maxMs, code);
+  return r.clock.now();
+}
+
+/** Sends `clear` for a fault code; returns its ack. */
+export function clearFault(r: Rig, code: string): { result: string; reason?: string } {
+  const id = r.client.id();
+  r.client.send({ type: "clear", id, code });
+  return r.client.lastAck(id)!;
+}
+
+/** Ramps traction to `target` N at `rate` N/s and waits for `done`. */
+export function holdForce(r: Rig, target: number, rate = 50): void {
+  const id = r.client.id();
+  r.client.send({ type: "force", id, axis: "traction", target, rate });
+  r.until(() => r.client.acksFor(id).includes("done"), 60_000, "force");
+}

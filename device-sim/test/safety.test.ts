@@ -1,22 +1,6 @@
 // Every firmware safety behaviour in virtual time, with ground truth checked at every physics step.
 import { describe, expect, it } from "vitest";
-import { connect, rig, type Rig } from "./harness.js";
-
-function moveTo(r: Rig, target: number, speed = 10): void {
-  const id = r.client.move(target, speed);
-  r.until(() => r.client.acksFor(id).includes("done"), 120_000, `move to ${target}`);
-}
-
-function untilEvent(r: Rig, code: string, maxMs = 10_000): number {
-  r.until(() => r.client.hasEvent(code), maxMs, code);
-  return r.clock.now();
-}
-
-function clear(r: Rig, code: string): { result: string; reason?: string } {
-  const id = r.client.id();
-  r.client.send({ type: "clear", id, code });
-  return r.client.lastAck(id)!;
-}
+import { clearFault as clear, connect, holdForce, moveTo, rig, untilEvent } from "./harness.js";
 
 describe("patient stop switch", () => {
   it("stops within 0.5 s with a controlled deceleration, then returns slowly", () => {
@@ -323,13 +307,49 @@ describe("traction", () => {
     expect(r.inv.violations).toEqual([]);
   });
 
+  it("overforce: a pull on the harness beyond the trip latches OVERFORCE, releases traction slowly and returns; clear waits for zero force", () => {
+    const r = rig({ model: "combo", tilt: { restS: 2, pauseS: 1 } });
+    connect(r);
+    moveTo(r, 10);
+    holdForce(r, 300);
+    // 300 N from the drive + 460 N pulled = 760 N on the load cell: above max (700) + margin (50).
+    const tPull = r.clock.now();
+    r.device.inject.externalForce(460, { durationMs: 120_000 });
+    const t = untilEvent(r, "OVERFORCE", 1000);
+    // Held above the trip for 100 ms, seen on the next step.
+    expect(t - tPull).toBeGreaterThanOrEqual(100);
+    expect(t - tPull).toBeLessThanOrEqual(100 + 2 * r.device.config.stepMs);
+    r.until(() => r.truth().force <= 2, 60_000, "released");
+    const rel = r.inv.between(t, r.clock.now());
+    // Released at returnRate, never dropped.
+    expect(Math.max(...rel.map((s) => Math.abs(s.forceRate)))).toBeLessThanOrEqual(20 + 1e-6);
+    expect((r.clock.now() - t) / 1000).toBeGreaterThanOrEqual(300 / 20 - 0.5);
+    r.until(() => r.client.hasEvent("RETURN_DONE"), 400_000, "return");
+    expect(Math.abs(r.truth().tilt + 80)).toBeLessThanOrEqual(0.2);
+    // Still pulled: the load cell reads the outside pull, so the cause is not gone.
+    expect(r.clock.now() - tPull).toBeLessThan(120_000);
+    expect(clear(r, "OVERFORCE").reason).toMatch(/force not at zero/);
+    r.clock.advance(120_000 - (r.clock.now() - tPull) + 100);
+    expect(clear(r, "OVERFORCE").result).toBe("done");
+    expect(r.inv.violations).toEqual([]);
+  });
+
+  it("overforce: a pull that stays under the trip changes nothing", () => {
+    const r = rig({ model: "combo" });
+    connect(r);
+    holdForce(r, 300);
+    r.device.inject.externalForce(400, { durationMs: 5000 });
+    r.clock.advance(6000);
+    expect(r.client.hasEvent("OVERFORCE")).toBe(false);
+    expect(r.truth().mode).not.toBe("returning");
+    expect(r.truth().force).toBeGreaterThan(295);
+  });
+
   it("combo: tilt and traction both come back on a stop-switch press", () => {
     const r = rig({ model: "combo", tilt: { restS: 2, pauseS: 1 } });
     connect(r);
     moveTo(r, 20);
-    const f = r.client.id();
-    r.client.send({ type: "force", id: f, axis: "traction", target: 200, rate: 50 });
-    r.until(() => r.client.acksFor(f).includes("done"), 60_000, "force");
+    holdForce(r, 200);
     r.device.inject.pressStopSwitch({ durationMs: 2000 });
     r.until(() => r.client.hasEvent("RETURN_DONE"), 400_000, "return");
     expect(Math.abs(r.truth().tilt + 80)).toBeLessThanOrEqual(0.2);

@@ -1,7 +1,7 @@
 // Link loss: the firmware returns to upright on its own with the slow profile, whatever the companion does.
 import { describe, expect, it } from "vitest";
 import type { SimTruth } from "../index.js";
-import { connect, rig, type Rig } from "./harness.js";
+import { connect, moveTo, rig, type Rig } from "./harness.js";
 
 function phases(samples: SimTruth[]): string[] {
   const out: string[] = [];
@@ -9,10 +9,6 @@ function phases(samples: SimTruth[]): string[] {
   return out;
 }
 
-function moveTo(r: Rig, target: number, speed = 10): void {
-  const id = r.client.move(target, speed);
-  r.until(() => r.client.acksFor(id).includes("done"), 120_000, `move to ${target}`);
-}
 
 function loseLink(r: Rig): number {
   r.client.stopHeartbeat();

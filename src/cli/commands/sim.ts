@@ -34,6 +34,7 @@ interface SimFlags {
   sensorStuck?: string;
   stallAt?: string;
   overcurrentAt?: string;
+  overforceAt?: string;
   stopSwitchAt?: string;
   ankleOpenAt?: string;
   powerLossAt?: string;
@@ -62,6 +63,7 @@ export function faultPlanFromFlags(o: SimFlags): Partial<FaultPlan> {
   if (o.sensorStuck !== undefined) p.sensorStuck = parseSensorStuck(o.sensorStuck);
   if (o.stallAt !== undefined) p.stall = parseAtFor("--stall-at", o.stallAt);
   if (o.overcurrentAt !== undefined) p.overcurrent = parseAtFor("--overcurrent-at", o.overcurrentAt);
+  if (o.overforceAt !== undefined) p.overforce = parseAtFor("--overforce-at", o.overforceAt);
   if (o.stopSwitchAt !== undefined) {
     const a = parseAtFor("--stop-switch-at", o.stopSwitchAt);
     p.stopSwitch = { atS: a.atS, ...(a.durationS === undefined ? {} : { releaseAfterS: a.durationS }) };
@@ -96,6 +98,7 @@ export function register(program: Command): void {
     .option("--sensor-stuck <at[:sensor]>", "freeze the inclinometer (or encoder) reading at AT s")
     .option("--stall-at <s[:duration]>", "stall the tilt motor at S s (for DURATION s)")
     .option("--overcurrent-at <s[:duration]>", "add 10 A of motor current at S s (for DURATION s)")
+    .option("--overforce-at <s[:duration]>", "pull 1000 N on the traction harness at S s (for DURATION s)")
     .option("--stop-switch-at <s[:release]>", "press the patient stop switch at S s (release after RELEASE s)")
     .option("--ankle-open-at <s[:close]>", "open the ankle lock at S s (close after CLOSE s)")
     .option("--power-loss-at <s:off>", "cut the power at S s for OFF s, then reboot")
