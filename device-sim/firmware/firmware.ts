@@ -378,6 +378,11 @@ export class Firmware {
       return;
     }
     this.latch(t.code, t.msg);
+    if (t.code === "MOTOR_STALL") {
+      // A confirmed stall is a standstill: braking from the profile's speed instead would let the drive,
+      // once free, leap to whatever speed that brake had got down to.
+      this.sp = { p: this.estimate, v: 0 };
+    }
     if (t.code === "MOTOR_STALL" && this.ret) {
       // Keep trying: a stall may be transient; brake, wait, re-plan at reduced speed.
       this.ret.stage = "braking";

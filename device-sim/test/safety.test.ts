@@ -202,6 +202,23 @@ describe("motor faults", () => {
     expect(clear(r, "OVERCURRENT").result).toBe("done");
   });
 
+  it("stall: a drive freed just after the trip does not leap back to the old speed", () => {
+    const r = rig();
+    connect(r);
+    r.client.move(60, 10);
+    r.clock.advance(3000);
+    // Detected after 300 ms; the drive frees itself 50 ms later.
+    r.device.inject.motorStall({ durationMs: 350 });
+    const t = untilEvent(r, "MOTOR_STALL");
+    r.clock.advance(5000);
+    const after = r.inv.between(t, r.clock.now());
+    // Standing still at the trip: no head-down motion afterwards, and the return at its reduced speed.
+    expect(Math.max(...after.map((s) => s.vel))).toBeLessThanOrEqual(1e-9);
+    expect(Math.max(...after.map((s) => Math.abs(s.vel)))).toBeLessThanOrEqual(2 + 1e-9);
+    expect(r.truth().mode).toBe("returning");
+    expect(r.inv.violations).toEqual([]);
+  });
+
   it("stall: stops, keeps retrying the return at reduced speed and reporting, completes once free", () => {
     const r = rig({ tilt: { restS: 5, pauseS: 2 } });
     connect(r);
