@@ -1,7 +1,7 @@
 // A BytePort over a real serial device (USB-UART, or a pseudo-terminal in tests), using serialport.
 // Framing is not done here: FramedStreamTransport's LineSplitter bounds every line, which serialport's
 // ReadlineParser does not.
-import { SerialPort } from "serialport";
+import { SerialPort, type SerialPortMock } from "serialport";
 import type { Role } from "./types.js";
 import type { BytePort } from "./types.js";
 import { FramedStreamTransport } from "./framed-stream.js";
@@ -17,6 +17,7 @@ export interface SerialOptions {
 }
 
 export const DEFAULT_BAUD = 115200;
+const DEFAULT_MAX_QUEUED = 64 * 1024;
 
 export interface SerialBytePort extends BytePort {
   readonly path: string;
@@ -57,7 +58,7 @@ export function openSerialPort(path: string, opts: SerialOptions = {}): Promise<
   if (!Number.isInteger(baudRate) || baudRate <= 0) {
     return Promise.reject(new SerialError(`serial ${path}: baud must be a positive integer, got ${opts.baud}`, "EINVAL"));
   }
-  const maxQueued = opts.maxQueuedBytes ?? 64 * 1024;
+  const maxQueued = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED;
   return new Promise((resolve, reject) => {
     const sp = new SerialPort({ path, baudRate, autoOpen: false });
     sp.open((err) => {
@@ -65,25 +66,55 @@ export function openSerialPort(path: string, opts: SerialOptions = {}): Promise<
         reject(serialError(path, "cannot open: ", err));
         return;
       }
-      resolve(wrap(sp, path, maxQueued));
+      resolve(wrapSerialStream(sp, path, maxQueued));
     });
   });
 }
 
-function wrap(sp: SerialPort, path: string, maxQueued: number): SerialBytePort {
+/** A BytePort over an open serialport stream (the mock binding's in unit tests). */
+export function wrapSerialStream(sp: SerialPort | SerialPortMock, path: string, maxQueued = DEFAULT_MAX_QUEUED): SerialBytePort {
   let dataCb: (chunk: Uint8Array) => void = () => {};
   const closeCbs: ((e?: Error) => void)[] = [];
   let closed = false;
   let deliberate = false;
   let lastError: Error | undefined;
   let droppedWrites = 0;
+  // Frames written while a received chunk is being handled (a device acking the command it supersedes
+  // and then the new one, or an ack and an event) leave as one port write when the handler returns.
+  // serialport keeps one write in flight and starts the next only once the first one's completion is
+  // back on this thread, so a second frame would otherwise wait a whole write round trip, where a UART
+  // sends the two back to back. Writes from anywhere else go to the port at once, as before.
+  let delivering = false;
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    const out = batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes);
+    const frames = batch.length;
+    batch = [];
+    batchBytes = 0;
+    if (closed || !sp.isOpen) {
+      droppedWrites += frames;
+      return;
+    }
+    // Errors surface through the 'error' event below; the callback only keeps them from being unhandled.
+    sp.write(out, () => {});
+  };
 
   const finish = (err?: Error): void => {
     if (closed) return;
     closed = true;
     for (const cb of closeCbs) cb(deliberate ? undefined : (err ?? new Error(`serial ${path}: port closed`)));
   };
-  sp.on("data", (chunk: Buffer) => dataCb(chunk));
+  sp.on("data", (chunk: Buffer) => {
+    delivering = true;
+    try {
+      dataCb(chunk);
+    } finally {
+      delivering = false;
+      flush();
+    }
+  });
   sp.on("error", (err: Error) => {
     // An error on an open port (unplugged cable, EIO) is fatal for the link: report it once, via close.
     lastError = serialError(path, "", err);
@@ -98,12 +129,17 @@ function wrap(sp: SerialPort, path: string, maxQueued: number): SerialBytePort {
       return droppedWrites;
     },
     write(data: Uint8Array): void {
-      if (closed || !sp.isOpen || sp.writableLength + data.length > maxQueued) {
+      if (closed || !sp.isOpen || sp.writableLength + batchBytes + data.length > maxQueued) {
         droppedWrites++;
         return;
       }
-      // Errors surface through the 'error' event above; the callback only keeps them from being unhandled.
-      sp.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength), () => {});
+      const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      if (delivering) {
+        batch.push(buf);
+        batchBytes += buf.length;
+        return;
+      }
+      sp.write(buf, () => {});
     },
     onData(cb) {
       dataCb = cb;
@@ -113,6 +149,8 @@ function wrap(sp: SerialPort, path: string, maxQueued: number): SerialBytePort {
     },
     close(): Promise<void> {
       if (closed) return Promise.resolve();
+      // What was written before the close goes out before it, as when every write went straight to the port.
+      flush();
       deliberate = true;
       return new Promise((resolve) => {
         if (!sp.isOpen) {
