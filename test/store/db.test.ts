@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { chmodSync, existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DB_FILE, HEARTBEAT_STALE_MS, MIGRATIONS, SCHEMA_VERSION, StoreError, defaultDataDir, migrate, openStore, processAlive, schemaVersion, thisProcess, type Migration } from "../../src/store/index.js";
@@ -170,14 +170,15 @@ describe("unwritable directory", () => {
     expect(() => openStore(tempDir(), { openDb: readOnlyMedium })).toThrow(/^cannot open .*attempt to write a readonly database/);
   });
 
-  it.skipIf(process.getuid?.() === 0)("reports a clear error for a directory it cannot create a database in", () => {
+  it("reports a clear error for a data directory it cannot create", () => {
+    // A regular file where a directory should be: refused for every user, root included (a
+    // permission bit would not stop root).
     const dir = tempDir();
-    chmodSync(dir, 0o500);
-    try {
-      expect(() => openStore(join(dir, "sub"))).toThrow(/cannot create data directory/);
-      expect(() => openStore(dir)).toThrow(StoreError);
-    } finally {
-      chmodSync(dir, 0o700);
-    }
+    const file = join(dir, "not-a-dir");
+    writeFileSync(file, "x");
+    expect(() => openStore(join(file, "sub"))).toThrow(/^cannot create data directory: .*ENOTDIR/);
+    expect(() => openStore(join(file, "sub"))).toThrow(StoreError);
+    // Nothing was created or changed beside it.
+    expect(readFileSync(file, "utf8")).toBe("x");
   });
 });
