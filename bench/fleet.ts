@@ -2,10 +2,12 @@
 // driven on every device through the bridge's request topics. Prints request round trip p50/p99,
 // telemetry throughput, and CPU and memory per device (bridge process, broker, simulators).
 //
-//   npm run bench:fleet -- --devices 1000 --seconds 20 [--json] [--broker aedes|mosquitto]
+//   npm run bench:fleet -- --devices 1000 --seconds 20 [--json] [--broker aedes|mosquitto] [--starts-in-flight 4]
+//
+// FLEET_BRIDGE_NODE_ARGS / FLEET_SIMS_NODE_ARGS (e.g. "--cpu-prof") pass node flags to the two children.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -22,6 +24,8 @@ export interface FleetOptions {
   broker?: "auto" | "aedes" | "mosquitto";
   /** Pause/resume requests per device per second during the window. */
   requestHz?: number;
+  /** Signed starts the bench keeps in flight at once (default 4); the device count sends them all at once. */
+  startsInFlight?: number;
   log?: (line: string) => void;
 }
 
@@ -44,6 +48,10 @@ export interface FleetResult {
   memMbPerDevice: { bridge: number; sims: number };
   bridgeCpuPct: number;
   bridgeRssMb: number;
+  brokerCpuPct: number | null;
+  simsCpuPct: number;
+  /** The machine's 1-minute load average at the end of the window (other work on the machine shows here). */
+  loadAvg1m: number;
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -98,7 +106,9 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const ids = Array.from({ length: n }, (_, i) => `fleet-${String(i).padStart(4, "0")}`);
     let tlm = 0;
     let simsReady = false;
-    sims = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/fleet-sims.ts"), "--url", broker.url, "--count", String(n)], { stdio: ["ignore", "pipe", "inherit"] });
+    // FLEET_SIMS_NODE_ARGS (e.g. "--cpu-prof") profiles the simulators' process.
+    const simArgs = (process.env.FLEET_SIMS_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    sims = spawn(process.execPath, [...simArgs, "--import", "tsx", join(ROOT, "bench/fleet-sims.ts"), "--url", broker.url, "--count", String(n)], { stdio: ["ignore", "pipe", "inherit"] });
     let buf = "";
     sims.stdout?.setEncoding("utf8");
     sims.stdout?.on("data", (s: string) => {
@@ -187,9 +197,10 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     };
     // At most a few starts in flight: a start is the expensive request (handshake, limits, plan, actor),
     // and a burst of them must not delay the heartbeats of sessions already running.
+    const maxStarts = o.startsInFlight ?? 4;
     const startsInFlight = () => [...pending.values()].filter((p) => p.start).length;
     for (let i = 0; i < n; i++) {
-      while (startsInFlight() >= 4) await new Promise((r) => setTimeout(r, 2));
+      while (startsInFlight() >= maxStarts) await new Promise((r) => setTimeout(r, 2));
       send(ids[i], "start", { program: PROGRAM }, true, true);
     }
     await waitUntil(() => startRtt.length + [...pending.values()].filter((p) => !p.start).length >= n && [...pending.values()].every((p) => !p.start), 60_000 + n * 50, "every start answered");
@@ -226,6 +237,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const b1 = procUsage(bridgePid);
     const m1 = brokerPid ? procUsage(brokerPid) : undefined;
     const s1 = procUsage(sims.pid!);
+    const load = loadavg()[0];
     const tlmN = tlm - tlm0;
     const stN = states - st0;
     await waitUntil(() => [...pending.values()].length === 0, 10_000, "outstanding responses").catch(() => undefined);
@@ -255,6 +267,9 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       memMbPerDevice: { bridge: round((b1?.rssMb ?? NaN) / n, 3), sims: round((s1?.rssMb ?? NaN) / n, 3) },
       bridgeCpuPct: round(bridgeCpu, 1),
       bridgeRssMb: round(b1?.rssMb ?? NaN, 1),
+      brokerCpuPct: brokerCpu === null ? null : round(brokerCpu, 1),
+      simsCpuPct: round(simCpu, 1),
+      loadAvg1m: round(load),
     };
   } finally {
     if (process.env.FLEET_DEBUG) writeFileSync(join(tmpdir(), "fleet-bridge.log"), bridgeLogText());
@@ -265,7 +280,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     }
     if (sims && sims.exitCode === null) {
       const exited = new Promise((r) => sims!.once("exit", r));
-      sims.kill("SIGKILL");
+      sims.kill(process.env.FLEET_SIMS_NODE_ARGS ? "SIGINT" : "SIGKILL");
       await exited;
     }
     await obs?.close();
@@ -276,11 +291,11 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
 
 function printHuman(r: FleetResult): void {
   const lines = [
-    `fleet: ${r.devices} devices on ${r.broker}, ${r.seconds} s window`,
+    `fleet: ${r.devices} devices on ${r.broker}, ${r.seconds} s window (load average ${r.loadAvg1m} at its end)`,
     `  request round trip (pause/resume via bridge): p50 ${r.rttMs.p50} ms, p99 ${r.rttMs.p99} ms, max ${r.rttMs.max} ms (${r.requests} requests, ${r.requestErrors} errors)`,
     `  start round trip (until the session is under way): p50 ${r.startRttMs.p50} ms, p99 ${r.startRttMs.p99} ms; ${r.sessions} sessions running, ${r.startRefused} refused, ${r.watchdogCleared} cleared a latched WATCHDOG first`,
     `  telemetry: ${r.telemetryPerS} msg/s (${r.telemetryPerDevicePerS} per device), retained state: ${r.statePerS} msg/s`,
-    `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS`,
+    `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS; broker ${r.brokerCpuPct ?? "n/a"}% CPU; simulators ${r.simsCpuPct}% CPU`,
     `  per device: bridge ${r.cpuPctPerDevice.bridge}% CPU, ${r.memMbPerDevice.bridge} MB; broker ${r.cpuPctPerDevice.broker ?? "n/a"}% CPU; simulators ${r.cpuPctPerDevice.sims}% CPU, ${r.memMbPerDevice.sims} MB`,
   ];
   process.stdout.write(lines.join("\n") + "\n");
@@ -294,6 +309,7 @@ if (isMain) {
       seconds: { type: "string", default: "8" },
       broker: { type: "string", default: "auto" },
       "request-hz": { type: "string", default: "0.5" },
+      "starts-in-flight": { type: "string", default: "4" },
       json: { type: "boolean", default: false },
     },
   });
@@ -303,7 +319,9 @@ if (isMain) {
   if (!(seconds > 0)) throw new Error("--seconds: must be > 0");
   const broker = values.broker as FleetOptions["broker"];
   if (!["auto", "aedes", "mosquitto"].includes(broker ?? "")) throw new Error("--broker: must be auto, aedes or mosquitto");
-  const r = await runFleetBench({ devices, seconds, broker, requestHz: Number(values["request-hz"]), log: values.json ? () => undefined : undefined });
+  const startsInFlight = Number(values["starts-in-flight"]);
+  if (!Number.isInteger(startsInFlight) || startsInFlight < 1) throw new Error("--starts-in-flight: must be a positive integer");
+  const r = await runFleetBench({ devices, seconds, broker, requestHz: Number(values["request-hz"]), startsInFlight, log: values.json ? () => undefined : undefined });
   if (values.json) process.stdout.write(JSON.stringify(r) + "\n");
   else printHuman(r);
   process.exit(0);

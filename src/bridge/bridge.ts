@@ -54,6 +54,12 @@ const QOS1 = { qos: 1 as const };
 /** How long a restarted bridge waits for other bridges' claims before removing a dropped device's topics. */
 const REMOVAL_GRACE_MS = 2000;
 const RETAINED = { qos: 1 as const, retain: true };
+/**
+ * Telemetry-only state updates (angle, force, mode): the next one follows within 1/stateHz and the broker
+ * keeps the last as retained whatever its QoS, so they skip the PUBACK. Phase, link and outcome changes
+ * stay QoS 1.
+ */
+const RETAINED_Q0 = { qos: 0 as const, retain: true };
 
 export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const { config, clock } = opts;
@@ -84,9 +90,13 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   const publish = (topic: string, payload: string, o: { qos: 0 | 1; retain?: boolean }) => {
     // Publishing while disconnected queues in mqtt.js; errors surface as reconnects, never as crashes.
-    client.publish(topic, payload, o, (err) => {
-      if (err && !stopping) log("warn", `publish ${topic}: ${err.message}`);
-    });
+    // A QoS 0 publish gets no callback: mqtt.js would park one 'drain' listener per message while the
+    // socket buffer is full.
+    if (o.qos === 0) client.publish(topic, payload, o);
+    else
+      client.publish(topic, payload, o, (err) => {
+        if (err && !stopping) log("warn", `publish ${topic}: ${err.message}`);
+      });
   };
 
   const renderState = (s: Served) => {
@@ -323,7 +333,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       cfg: d,
       dev,
       announced: false,
-      state: new StatePublisher(clock, config.stateHz, () => renderState(s), (p) => publish(t.state(d.id), p, RETAINED)),
+      state: new StatePublisher(clock, config.stateHz, () => renderState(s), (p, urgent) => publish(t.state(d.id), p, urgent ? RETAINED : RETAINED_Q0)),
       unsubscribe: () => undefined,
     };
     s.unsubscribe = dev.onChange((urgent) => {

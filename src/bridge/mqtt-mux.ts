@@ -93,7 +93,12 @@ class MuxTransport implements MessageTransport {
     if (!this.mux.client.connected) return;
     const pub = mqttPublication(msg, this.deviceId, this.mux.root);
     this.txFrames++;
-    this.mux.client.publish(pub.topic, pub.payload, { qos: pub.qos, retain: pub.retain }, () => {});
+    // A heartbeat is periodic and never acknowledged: QoS 0 spares the broker, the device and this
+    // connection a PUBACK each (five a second per device), and a heartbeat is never redelivered late.
+    const qos = msg.type === "hb" ? 0 : pub.qos;
+    // No callback: for a QoS 0 publish mqtt.js would hold one 'drain' listener per message whenever the
+    // socket buffer is full, thousands of them on a busy connection.
+    this.mux.client.publish(pub.topic, pub.payload, { qos, retain: pub.retain });
   }
 
   receive(channel: Channel, topic: string, payload: Buffer): void {

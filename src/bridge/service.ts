@@ -1,6 +1,6 @@
 // Wires the bridge to the real device stack: device URIs opened by the link layer, sessions run by the
 // session controller, programs from the library (or inline, validated), profiles from the local store.
-import { RealClock, type Clock } from "../../protocol/index.js";
+import type { Clock } from "../../protocol/index.js";
 import { VERSION } from "../cli/version.js";
 import { openDevice } from "../link/connect.js";
 import { builtinNames } from "../programs/library.js";
@@ -20,6 +20,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { connectMqtt } from "./mqtt-client.js";
 import { MqttMux } from "./mqtt-mux.js";
 import { DEFAULT_ROOT } from "../../protocol/index.js";
+import { SharedTimerClock } from "./shared-timers.js";
 
 
 export interface ServiceOptions {
@@ -43,8 +44,9 @@ export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
-/** Shared by every device of the process: see SessionDeviceDeps.gate. */
+/** Shared by every device of the process: see SessionDeviceDeps.gate and startGate. */
 const connectGate = limiter(16);
+const startGate = limiter(16);
 
 /**
  * Device links of MQTT-native devices share one connection per broker (and credentials): see
@@ -81,13 +83,16 @@ async function openShared(uriText: string, clock: Clock): Promise<{ link: Device
 export function sessionDeviceFor(d: ResolvedDevice, clock: Clock, opts: ServiceOptions & { store?: () => Store }): SessionDevice<DeviceLink, Program, SessionHandle> {
   const log = opts.log ?? ((level: LogLevel, msg: string) => process.stderr.write(`[${level}] ${msg}\n`));
   const deps: SessionDeviceDeps<DeviceLink, Program, SessionHandle> = {
-    open: (uri) => (/^mqtts?:/.test(uri) ? openShared(uri, clock) : openDevice(uri, uri === "sim" && opts.speed !== undefined ? { speed: opts.speed } : {})),
+    // The embedded simulator runs on its own virtual clock; every other link shares the bridge's timers.
+    open: (uri) =>
+      /^mqtts?:/.test(uri) ? openShared(uri, clock) : openDevice(uri, parseDeviceUri(uri).kind === "sim" ? (opts.speed !== undefined ? { speed: opts.speed } : {}) : { clock }),
     program: resolveProgram,
     startSession: (o) => startSession({ link: o.link, clock: o.clock, program: o.program, profileLimits: o.profileLimits }),
     clock,
     limits: d.limits,
     log: (m) => log("warn", m),
     gate: connectGate,
+    startGate,
   };
   const getStore = opts.store;
   if (getStore) {
@@ -106,10 +111,31 @@ export function sessionDeviceFor(d: ResolvedDevice, clock: Clock, opts: ServiceO
   return new SessionDevice(d.id, d.uri, deps);
 }
 
+/**
+ * Log lines of one event-loop iteration leave in one write: a busy bridge logs every request, and each
+ * write to a pipe is a system call. Whatever is pending is written on exit.
+ */
+function batchedStderr(): (line: string) => void {
+  let pending = "";
+  const flush = () => {
+    if (!pending) return;
+    const out = pending;
+    pending = "";
+    process.stderr.write(out);
+  };
+  process.on("exit", flush);
+  return (line) => {
+    if (!pending) setImmediate(flush);
+    pending += line;
+  };
+}
+
 /** Runs until SIGINT/SIGTERM, then stops sessions (slow return) and publishes offline. */
 export async function runBridgeService(config: BridgeConfig, opts: ServiceOptions = {}): Promise<void> {
-  const clock = new RealClock();
-  const log = opts.log ?? ((level: LogLevel, msg: string) => process.stderr.write(`${new Date().toISOString()} [${level}] ${msg}\n`));
+  // Every device's timers (heartbeats, link checks, session ticks, state rate limits) on one real timer.
+  const clock = new SharedTimerClock();
+  const err = batchedStderr();
+  const log = opts.log ?? ((level: LogLevel, msg: string) => err(`${new Date().toISOString()} [${level}] ${msg}\n`));
   let store: Store | undefined;
   const lazyStore = () => (store ??= openStore());
   const bridge: Bridge = await startBridge({

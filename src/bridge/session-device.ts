@@ -33,6 +33,8 @@ export interface SessionLike {
   /** Ends the session without waiting for the return: sends stop and the firmware's own return. */
   abandon?(reason?: string): void;
   onUpdate(cb: (s: unknown) => void): () => void;
+  /** Transitions only, without the per-sample updates (the device state follows telemetry itself). */
+  onStateChange?(cb: (s: unknown) => void): () => void;
   done: Promise<{ outcome: string; reason?: string; program: string }>;
 }
 
@@ -64,6 +66,18 @@ export interface SessionDeviceDeps<L extends LinkLike, P extends ProgramLike, S 
   gate?<T>(fn: () => Promise<T>): Promise<T>;
   /** How long a start waits for the session to leave preflight before answering. */
   startAnswerMs?: number;
+  /**
+   * Bounds how many sessions start at once across the process (each start is a handshake, a preflight
+   * and the limits exchange): a burst of a thousand starts then queues instead of piling that work into
+   * a few event-loop turns and delaying every running session's heartbeats. Stop, discomfort and return
+   * cancel a start still queued.
+   */
+  startGate?<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+interface QueuedStart {
+  /** Why it must not run after all. */
+  cancelled?: string;
 }
 
 const TERMINAL = new Set(["completed", "aborted", "fault", "refused"]);
@@ -84,6 +98,12 @@ export function phaseOf(snapshot: unknown): string {
     }
   }
   return "unknown";
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function strictest(a: Record<string, number | undefined> | undefined, b: Record<string, number> | undefined): Record<string, number> | undefined {
@@ -110,6 +130,8 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
   private backoff: number;
   private selected?: string;
   private starting = false;
+  /** A start waiting for its turn at the start gate (see SessionDeviceDeps.startGate). */
+  private queued?: QueuedStart;
 
   constructor(
     readonly id: string,
@@ -196,16 +218,13 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
   }
 
   private onTelemetry(t: TelemetryMsg): void {
-    const phase = this.session ? this.st.phase : t.mode === "returning" ? "device-return" : this.st.phase === "device-return" ? "idle" : this.st.phase;
-    this.set({
-      angle: Math.round(t.tilt * 10) / 10,
-      force: t.force === undefined ? null : Math.round(t.force),
-      mode: t.mode,
-      stop_switch: t.sw,
-      ankle_lock: t.lock,
-      faults: t.faults,
-      phase,
-    }, phase !== this.st.phase || t.mode !== this.st.mode);
+    const st = this.st;
+    const phase = this.session ? st.phase : t.mode === "returning" ? "device-return" : st.phase === "device-return" ? "idle" : st.phase;
+    const angle = Math.round(t.tilt * 10) / 10;
+    const force = t.force === undefined ? null : Math.round(t.force);
+    // Most samples change nothing the state shows: no new object, no listeners, no rate-limit timer.
+    if (angle === st.angle && force === st.force && t.mode === st.mode && t.sw === st.stop_switch && t.lock === st.ankle_lock && phase === st.phase && sameList(t.faults, st.faults)) return;
+    this.set({ angle, force, mode: t.mode, stop_switch: t.sw, ankle_lock: t.lock, faults: t.faults, phase }, phase !== st.phase || t.mode !== st.mode);
   }
 
   async start(req: StartRequest): Promise<ActionResult> {
@@ -230,21 +249,49 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
     }
     if (program === undefined) return { ok: false, reason: "program: required" };
     this.starting = true;
+    const ticket: QueuedStart = {};
+    this.queued = ticket;
+    const gate = this.deps.startGate ?? (<T>(fn: () => Promise<T>) => fn());
+    try {
+      return await gate(async () => {
+        // While it waited its turn: a stop, a discomfort report or a return request cancels it, and the
+        // link may have gone.
+        if (ticket.cancelled !== undefined) return { ok: false, reason: `start cancelled: ${ticket.cancelled} before the session started` };
+        const now = this.conn?.link;
+        if (this.closed || !now || this.st.link !== "online") return { ok: false, reason: `device ${this.id} is not connected (link ${this.st.link})` };
+        return await this.launch(now, program, profile, req.profile, started);
+      });
+    } finally {
+      this.starting = false;
+      if (this.queued === ticket) this.queued = undefined;
+    }
+  }
+
+  /** Marks a start still waiting for its turn as cancelled; true if there was one. */
+  private cancelQueued(why: string): boolean {
+    if (!this.queued) return false;
+    this.queued.cancelled = why;
+    return true;
+  }
+
+  private async launch(link: L, program: P, profile: Record<string, number> | undefined, profileName: string | undefined, started: ((s: S) => void) | undefined): Promise<ActionResult> {
     let session: S;
     try {
       session = this.deps.startSession({ link, clock: this.conn!.clock, program, profileLimits: strictest(this.deps.limits, profile) });
     } catch (e) {
-      this.starting = false;
       return { ok: false, reason: (e as Error).message };
     }
+    this.queued = undefined;
     this.session = session;
     try {
       started?.(session);
     } catch (e) {
       this.deps.log?.(`${this.id}: recording not started: ${(e as Error).message}`);
     }
-    this.set({ program: program.name, profile: req.profile ?? null, phase: phaseOf(session.snapshot()), outcome: undefined, reason: undefined }, true);
-    const offUpdate = session.onUpdate((snap) => {
+    this.set({ program: program.name, profile: profileName ?? null, phase: phaseOf(session.snapshot()), outcome: undefined, reason: undefined }, true);
+    // The phase changes only on transitions; telemetry reaches the state through the link (onTelemetry).
+    const follow = (cb: (s: unknown) => void) => (session.onStateChange ? session.onStateChange(cb) : session.onUpdate(cb));
+    const offUpdate = follow((snap) => {
       const phase = phaseOf(snap);
       if (phase !== this.st.phase && this.session === session) {
         const s = snap as { outcome?: unknown; reason?: unknown };
@@ -272,7 +319,7 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
         resolve(r);
       };
       timer = clock.setTimeout(() => finish({ ok: true, data: { phase: this.st.phase } }), this.deps.startAnswerMs ?? 3000);
-      off = session.onUpdate((snap) => {
+      off = follow((snap) => {
         const ph = phaseOf(snap);
         if (!WAITING.has(ph) && !TERMINAL.has(ph)) finish({ ok: true, data: { phase: ph } });
       });
@@ -280,7 +327,6 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
         finish(sum.outcome === "completed" ? { ok: true, data: { phase: "completed" } } : { ok: false, reason: `${sum.outcome}: ${sum.reason ?? "session ended"}` }),
       );
     });
-    this.starting = false;
     return answer;
   }
 
@@ -304,17 +350,18 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
   }
 
   stop(): ActionResult {
-    if (!this.session) return { ok: true, data: { note: "no session running" } };
+    if (!this.session) return { ok: true, data: { note: this.cancelQueued("stopped") ? "start cancelled before the session started" : "no session running" } };
     return this.withSession("stop", (s) => s.stop());
   }
 
   discomfort(kind: "pain" | "dizziness" | "other"): ActionResult {
-    if (!this.session) return { ok: true, data: { note: "no session running" } };
+    if (!this.session) return { ok: true, data: { note: this.cancelQueued(`discomfort (${kind}) reported`) ? "start cancelled before the session started" : "no session running" } };
     return this.withSession("discomfort", (s) => s.discomfort(kind));
   }
 
   async returnUpright(): Promise<ActionResult> {
     if (this.session) return this.stop();
+    this.cancelQueued("return requested");
     const link = this.conn?.link;
     if (!link) return { ok: false, reason: `device ${this.id} is not connected (its watchdog returns it upright on its own)` };
     try {
@@ -361,6 +408,7 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
 
   async close(): Promise<void> {
     this.closed = true;
+    this.cancelQueued("bridge shutting down");
     this.deps.clock.clearTimeout(this.retry);
     const s = this.session;
     if (s) {

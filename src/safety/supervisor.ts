@@ -61,6 +61,20 @@ export interface Observed {
   discomfort: boolean;
 }
 
+/** Same observation: the same objects (telemetry, expectation, limits) and the same values otherwise. */
+export function sameObservation(a: Observed, b: Observed): boolean {
+  return (
+    a.tlm === b.tlm &&
+    a.tlmAt === b.tlmAt &&
+    a.expect === b.expect &&
+    a.limits === b.limits &&
+    a.upright === b.upright &&
+    a.tlmPeriodMs === b.tlmPeriodMs &&
+    a.link === b.link &&
+    a.discomfort === b.discomfort
+  );
+}
+
 export interface Thresholds {
   trackingTolDeg: number;
   trackingHoldMs: number;
@@ -105,11 +119,22 @@ export interface SafetyDecision {
   action: SafetyAction;
   findings: Finding[];
   memory: SupervisorMemory;
+  /**
+   * Until this time the same observation gives this same decision (findings and memory included): the
+   * next delay to run out or the telemetry turning stale; Infinity when only a new observation can
+   * change it. A periodic caller may skip its check before then when nothing observed has changed.
+   */
+  recheckAt: number;
 }
 
 export function supervise(now: number, o: Observed, memory: SupervisorMemory = {}, th: Thresholds = DEFAULT_THRESHOLDS): SafetyDecision {
   const findings: Finding[] = [];
   const next: Partial<Record<CheckName, number>> = {};
+  let recheckAt = Infinity;
+  /** The decision may change once `t` has passed. */
+  const until = (t: number): void => {
+    if (t < recheckAt) recheckAt = t;
+  };
   /** Marks `check` present; returns how long it has been. */
   const since = (check: CheckName): number => {
     const t0 = memory[check] ?? now;
@@ -135,21 +160,26 @@ export function supervise(now: number, o: Observed, memory: SupervisorMemory = {
     if (age > th.staleHoldPeriods * o.tlmPeriodMs) {
       since("stale");
       add("stale", "hold", `telemetry is ${Math.round(age)} ms old`);
+      // The message carries the age.
+      until(now);
     } else if (age > th.staleWarnPeriods * o.tlmPeriodMs) {
       since("stale");
       add("stale", "warn", `telemetry is ${Math.round(age)} ms old`);
-    }
+      until(now);
+    } else until(o.tlmAt + th.staleWarnPeriods * o.tlmPeriodMs);
     checkDevice(tlm, o, since, add);
-    checkMotion(tlm, o, th, since, add);
+    checkMotion(tlm, o, th, since, add, (ms) => until(now + ms));
   }
 
   let action: SafetyAction = "none";
   for (const f of findings) action = mostSevere(action, f.action);
-  return { action, findings, memory: next };
+  return { action, findings, memory: next, recheckAt };
 }
 
 type Since = (c: CheckName) => number;
 type Add = (c: CheckName, a: SafetyAction, m: string) => void;
+/** The decision may change once `ms` more have passed. */
+type Within = (ms: number) => void;
 
 function checkDevice(tlm: TelemetryMsg, o: Observed, since: Since, add: Add): void {
   if (tlm.faults.length > 0) {
@@ -180,7 +210,7 @@ function checkDevice(tlm: TelemetryMsg, o: Observed, since: Since, add: Add): vo
   }
 }
 
-function checkMotion(tlm: TelemetryMsg, o: Observed, th: Thresholds, since: Since, add: Add): void {
+function checkMotion(tlm: TelemetryMsg, o: Observed, th: Thresholds, since: Since, add: Add, within: Within): void {
   const lim = o.limits;
   const low = Math.min(lim.tiltMin, o.upright) - th.limitMarginDeg;
   if (tlm.tilt > lim.tiltMax + th.limitMarginDeg || tlm.tilt < low) {
@@ -197,12 +227,14 @@ function checkMotion(tlm: TelemetryMsg, o: Observed, th: Thresholds, since: Sinc
     const d = since("overspeed");
     const msg = `speed ${Math.abs(tlm.vel).toFixed(1)} deg/s above ${lim.speedMax} deg/s`;
     add("overspeed", d >= th.overspeedMs ? "return-reduced-speed" : "warn", msg);
+    if (d < th.overspeedMs) within(th.overspeedMs - d);
   }
   const gap = Math.abs(tlm.tilt - tlm.tilt2);
   if (gap > th.mismatchDeg) {
     const d = since("sensor-mismatch");
     const msg = `tilt sensors disagree by ${gap.toFixed(1)} deg`;
     add("sensor-mismatch", d >= th.mismatchMs ? "return-reduced-speed" : "warn", msg);
+    if (d < th.mismatchMs) within(th.mismatchMs - d);
   }
   const e = o.expect;
   if (e.phase !== "idle" && e.tiltTarget !== undefined) {
@@ -216,6 +248,8 @@ function checkMotion(tlm: TelemetryMsg, o: Observed, th: Thresholds, since: Sinc
       const act: SafetyAction =
         d >= th.trackingReturnMs ? (e.phase === "returning" ? "handed-to-firmware" : "return") : d >= th.trackingHoldMs && e.phase !== "returning" ? "hold" : "warn";
       add("tracking", act, msg);
+      if (e.phase !== "returning" && d < th.trackingHoldMs) within(th.trackingHoldMs - d);
+      else if (d < th.trackingReturnMs) within(th.trackingReturnMs - d);
     }
   }
 }

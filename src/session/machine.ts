@@ -187,6 +187,11 @@ function returnMove(ctx: SessionContext, to: number, speed: number): Partial<Ses
   return { cmd: m.cmd, cmdTimeoutMs: moveTimeoutMs(ctx, tiltNow(ctx), to, speed) };
 }
 
+/** What a telemetry sample changes in the context (the root TLM handler; see sampleIsPassive). */
+export function sampleUpdate(context: SessionContext, tlm: TelemetryMsg): Pick<SessionContext, "tlm" | "wasHeadDown"> {
+  return { tlm, wasHeadDown: context.wasHeadDown || tlm.tilt > HEAD_DOWN_DEG };
+}
+
 type ReturnParams = { outcome: Exclude<Outcome, "refused" | "completed">; reason: string; factor?: number };
 
 /** Starts the return: remembers why and from where. First cause wins; later ones are only noted. */
@@ -237,9 +242,7 @@ export const sessionMachine = setup({
     supFirmware: ({ event }) => event.type === "SUPERVISOR" && event.action === "handed-to-firmware",
   },
   actions: {
-    storeTlm: assign(({ event, context }) =>
-      event.type === "TLM" ? { tlm: event.tlm, wasHeadDown: context.wasHeadDown || event.tlm.tilt > HEAD_DOWN_DEG } : {},
-    ),
+    storeTlm: assign(({ event, context }) => (event.type === "TLM" ? sampleUpdate(context, event.tlm) : {})),
     beginReturn: assign(({ context }, p: ReturnParams) => beginReturnUpdate(context, p)),
     note: ({ context }, p: MachineNote) => void context.notes.push(p),
     prepareMove: assign(({ context }) => prepareMove(context)),
@@ -693,4 +696,28 @@ function limitsCommand(ctx: SessionContext): CommandBody | { error: string } {
   if (lim.axes.tilt) Object.assign(out, { tiltMin: Math.min(lim.tiltMin, upright(ctx)), tiltMax: lim.tiltMax, speedMax: lim.speedMax });
   if (lim.axes.traction) Object.assign(out, { forceMax: lim.forceMax, rateMax: lim.rateMax });
   return out;
+}
+
+/**
+ * State nodes in which a telemetry sample can do more than sampleUpdate: an eventless transition (a new
+ * sample may enable its guard, e.g. the preflight waiting for the first sample) or a TLM handler of their
+ * own. Transient nodes are listed too; they never rest in a snapshot.
+ */
+const SAMPLE_SENSITIVE: ReadonlySet<unknown> = new Set(
+  collectNodes(sessionMachine.root).filter((n) => n.always !== undefined || (n !== sessionMachine.root && "TLM" in n.on)),
+);
+
+type MachineNode = (typeof sessionMachine)["root"];
+
+function collectNodes(n: MachineNode): MachineNode[] {
+  return [n, ...Object.values(n.states).flatMap((c) => collectNodes(c as MachineNode))];
+}
+
+/**
+ * True when a TLM event in this snapshot would only apply sampleUpdate: no transition, no action, no
+ * actor started or stopped. The session then applies the sample without running the machine (the
+ * fleet's hot path: ten samples a second per device); the safety supervisor still sees every sample.
+ */
+export function sampleIsPassive(s: { status: string; _nodes: readonly unknown[] }): boolean {
+  return s.status === "active" && !s._nodes.some((n) => SAMPLE_SENSITIVE.has(n));
 }

@@ -10,8 +10,18 @@ import { RETURN_PHASES, returnRemainingS, type ReturnEstimateSettings, type Retu
 import type { Program, StepType } from "../programs/schema.js";
 import type { EffectiveLimits, LimitSet } from "../limits/effective.js";
 import type { DeviceLink, LinkStatus } from "../link/device-link.js";
-import { DEFAULT_THRESHOLDS, severity, supervise, type SafetyAction, type SupervisorMemory, type Thresholds } from "../safety/supervisor.js";
-import { sessionMachine, type DiscomfortKind, type Outcome, type ReturnSettings, type SessionEventKind } from "./machine.js";
+import {
+  DEFAULT_THRESHOLDS,
+  sameObservation,
+  severity,
+  supervise,
+  type Observed,
+  type SafetyAction,
+  type SupervisedLimits,
+  type SupervisorMemory,
+  type Thresholds,
+} from "../safety/supervisor.js";
+import { sampleIsPassive, sampleUpdate, sessionMachine, type DiscomfortKind, type Outcome, type ReturnSettings, type SessionEventKind, type SessionMachineEvent } from "./machine.js";
 
 export type SessionPhase = "connecting" | "preflight" | "running" | "paused" | "returning" | "completed" | "aborted" | "fault" | "refused";
 
@@ -78,7 +88,10 @@ export interface SessionHandle {
   /** Stop at once (controlled deceleration), record it, and return slowly. */
   discomfort(kind: DiscomfortKind): void;
   snapshot(): SessionSnapshot;
+  /** Every change: machine transitions and every telemetry sample. */
   onUpdate(cb: (s: SessionSnapshot) => void): () => void;
+  /** Machine transitions only (phase, step, pause, outcome), not telemetry samples: cheaper to follow. */
+  onStateChange?(cb: (s: SessionSnapshot) => void): () => void;
   onSample(cb: (tlm: TelemetryMsg) => void): () => void;
   onEvent(cb: (e: SessionEvent) => void): () => void;
   /**
@@ -143,6 +156,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
   const t0 = clock.now();
   const events: SessionEvent[] = [];
   const updateCbs = new Set<(s: SessionSnapshot) => void>();
+  const stateCbs = new Set<(s: SessionSnapshot) => void>();
   const sampleCbs = new Set<(t: TelemetryMsg) => void>();
   const eventCbs = new Set<(e: SessionEvent) => void>();
   const stats = { maxAngle: -Infinity, maxSpeed: 0, maxForce: 0 };
@@ -265,13 +279,19 @@ export function startSession(opts: SessionOptions): SessionHandle {
     return out;
   };
 
-  const publish = (): void => {
-    if (updateCbs.size === 0) return;
+  const publish = (transition: boolean): void => {
+    if (updateCbs.size === 0 && (!transition || stateCbs.size === 0)) return;
     const snap = makeSnapshot(actor.getSnapshot());
     for (const cb of updateCbs) cb(snap);
+    if (transition) for (const cb of stateCbs) cb(snap);
   };
 
-  const runSupervisor = (): void => {
+  let supLimits: { from: EffectiveLimits; limits: SupervisedLimits } | undefined;
+  /** The last observation checked, and until when it decides the same (see SafetyDecision.recheckAt). */
+  let checked: Observed | undefined;
+  let recheckAt = -Infinity;
+  /** `periodic`: the tick that notices stale telemetry, as opposed to a sample or an event. */
+  const runSupervisor = (periodic: boolean): void => {
     const s = actor.getSnapshot();
     if (s.status !== "active") return;
     const phase = phaseOf(s);
@@ -279,21 +299,24 @@ export function startSession(opts: SessionOptions): SessionHandle {
     const ctx = s.context;
     const lim = ctx.limits;
     if (!lim) return;
-    const d = supervise(
-      clock.now(),
-      {
-        expect: ctx.expect,
-        limits: { tiltMin: lim.tiltMin, tiltMax: lim.tiltMax, speedMax: lim.speedMax, forceMax: lim.forceMax },
-        upright: ctx.caps?.axes.tilt?.upright ?? -80,
-        tlm: link.telemetry,
-        tlmAt: link.telemetryAt,
-        tlmPeriodMs: link.tlmPeriodMs,
-        link: link.status,
-        discomfort: ctx.discomfort !== undefined,
-      },
-      memory,
-      th,
-    );
+    if (supLimits?.from !== lim) supLimits = { from: lim, limits: { tiltMin: lim.tiltMin, tiltMax: lim.tiltMax, speedMax: lim.speedMax, forceMax: lim.forceMax } };
+    const o: Observed = {
+      expect: ctx.expect,
+      limits: supLimits.limits,
+      upright: ctx.caps?.axes.tilt?.upright ?? -80,
+      tlm: link.telemetry,
+      tlmAt: link.telemetryAt,
+      tlmPeriodMs: link.tlmPeriodMs,
+      link: link.status,
+      discomfort: ctx.discomfort !== undefined,
+    };
+    const now = clock.now();
+    // Between samples the tick mostly sees the observation the last sample was judged on; before its
+    // recheck time that gives the very same decision, so it is skipped. Every sample is judged.
+    if (periodic && checked !== undefined && now < recheckAt && sameObservation(checked, o)) return;
+    const d = supervise(now, o, memory, th);
+    checked = o;
+    recheckAt = d.recheckAt;
     memory = d.memory;
     if (d.action !== lastAction) {
       if (d.action !== "none") {
@@ -317,10 +340,20 @@ export function startSession(opts: SessionOptions): SessionHandle {
     stats.maxAngle = Math.max(stats.maxAngle, t.tilt);
     stats.maxSpeed = Math.max(stats.maxSpeed, Math.abs(t.vel));
     stats.maxForce = Math.max(stats.maxForce, t.force ?? 0);
-    // The machine's subscription publishes the new snapshot to onUpdate listeners.
-    actor.send({ type: "TLM", tlm: t });
+    if (passive) {
+      // Exactly what the machine's TLM handler would do here (sampleIsPassive), without a transition
+      // and a new snapshot per sample. The context object is the current snapshot's own; the next
+      // transition copies it forward.
+      const ctx = actor.getSnapshot().context;
+      Object.assign(ctx, sampleUpdate(ctx, t));
+      publish(false);
+    } else {
+      // The machine's subscription publishes the new snapshot to onUpdate listeners.
+      actor.send({ type: "TLM", tlm: t });
+    }
     for (const cb of sampleCbs) cb(t);
-    runSupervisor();
+    // Every sample, whichever path it took.
+    runSupervisor(false);
   };
 
   const onDeviceEvent = (e: EventMsg): void => {
@@ -349,11 +382,13 @@ export function startSession(opts: SessionOptions): SessionHandle {
       } else if (e.type === "restored") {
         actor.send({ type: "LINK_RESTORED", rebooted: e.rebooted });
       }
-      publish();
+      publish(false);
     }),
   );
 
   let lastPhase: SessionPhase | undefined;
+  /** Whether a telemetry sample may skip the machine in the current state (see sampleIsPassive). */
+  let passive = false;
   const finish = (s: Snap): void => {
     if (finished) return;
     finished = true;
@@ -396,6 +431,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
 
   actor.subscribe({
     next: (s) => {
+      passive = sampleIsPassive(s);
       drainNotes(s);
       const st = stateString(s.value);
       if (st !== lastState) {
@@ -423,7 +459,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
         lastPhase = phase;
       }
       if (s.status === "done") finish(s);
-      publish();
+      publish(true);
     },
     error: (err) => {
       record("session", "fault", "INTERNAL", `session machine error: ${(err as Error)?.message ?? String(err)}`);
@@ -450,15 +486,21 @@ export function startSession(opts: SessionOptions): SessionHandle {
 
   actor.start();
   tick = clock.setInterval(() => {
-    if (!finished) runSupervisor();
+    if (!finished) runSupervisor(true);
   }, opts.superviseEveryMs ?? 100);
   actor.send({ type: "CONNECT" });
 
+  // A key pressed or a request arriving after the session ended (or was abandoned) has nothing left to act on.
+  const sendInput = (e: SessionMachineEvent): void => {
+    if (actor.getSnapshot().status === "active") actor.send(e);
+  };
+
   return {
-    pause: () => actor.send({ type: "PAUSE" }),
-    resume: () => actor.send({ type: "RESUME" }),
-    stop: () => actor.send({ type: "STOP" }),
+    pause: () => sendInput({ type: "PAUSE" }),
+    resume: () => sendInput({ type: "RESUME" }),
+    stop: () => sendInput({ type: "STOP" }),
     discomfort: (kind) => {
+      if (actor.getSnapshot().status !== "active") return;
       record("session", "discomfort", "DISCOMFORT_INPUT", `discomfort input: ${kind}`);
       actor.send({ type: "DISCOMFORT", kind });
     },
@@ -466,6 +508,10 @@ export function startSession(opts: SessionOptions): SessionHandle {
     onUpdate: (cb) => {
       updateCbs.add(cb);
       return () => updateCbs.delete(cb);
+    },
+    onStateChange: (cb) => {
+      stateCbs.add(cb);
+      return () => stateCbs.delete(cb);
     },
     onSample: (cb) => {
       sampleCbs.add(cb);

@@ -86,6 +86,30 @@ describe("bridge over aedes", () => {
     expect(n).toBeLessThanOrEqual(3);
   });
 
+  it("publishes phase changes at QoS 1 and telemetry-only state updates at QoS 0, both retained", async () => {
+    await start();
+    await obs.waitTopic("invert/t1/state");
+    const qos: { phase: unknown; angle: unknown; qos: number; retain: boolean }[] = [];
+    // The observer subscribes at QoS 1, so each message arrives at the QoS it was published with.
+    obs.client.on("message", (topic, payload, packet) => {
+      if (topic !== "invert/t1/state" || payload.length === 0) return;
+      const v = JSON.parse(payload.toString()) as { phase: unknown; angle: unknown };
+      qos.push({ phase: v.phase, angle: v.angle, qos: packet.qos, retain: packet.retain });
+    });
+    const dev = devices.get("t1")!;
+    const from = obs.seen.length;
+    dev.set({ phase: "running.hold" }, true);
+    await obs.waitTopic("invert/t1/state", (v) => v.phase === "running.hold", 5000, from);
+    dev.set({ angle: 12.5 });
+    await obs.waitTopic("invert/t1/state", (v) => v.angle === 12.5, 5000, from);
+    expect(qos.find((m) => m.phase === "running.hold")).toMatchObject({ qos: 1 });
+    expect(qos.find((m) => m.angle === 12.5)).toMatchObject({ qos: 0 });
+    // Whatever the QoS, a late subscriber gets the last one as the retained state.
+    const late = await Observer.connect(broker.url, ["invert/t1/state"]);
+    expect(JSON.parse((await late.wait((m) => m.topic === "invert/t1/state", "retained state")).text)).toMatchObject({ phase: "running.hold", angle: 12.5 });
+    await late.close();
+  });
+
   it("answers requests echoing the transaction, refusing unsigned and bad requests with a reason", async () => {
     await start();
     await obs.waitTopic("invert/bridge/state");

@@ -4,13 +4,15 @@ import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../protocol/index.js";
 import { createEmbeddedSim, type SimDevice } from "../../device-sim/index.js";
 import { resolveProgram } from "../../src/bridge/programs.js";
-import { SessionDevice } from "../../src/bridge/session-device.js";
+import { SessionDevice, type SessionDeviceDeps } from "../../src/bridge/session-device.js";
 import { DeviceLink } from "../../src/link/device-link.js";
 import { startSession } from "../../src/session/run-session.js";
 
 const SHORT = { name: "short", steps: [{ type: "ramp", to: -50, speed: 10 }, { type: "hold", seconds: 2 }, { type: "return" }] };
 
-function setup() {
+type Deps = SessionDeviceDeps<DeviceLink, ReturnType<typeof resolveProgram>>;
+
+function setup(extra: Partial<Deps> = {}) {
   const clock = new VirtualClock();
   let sim: SimDevice | undefined;
   let opens = 0;
@@ -25,6 +27,7 @@ function setup() {
     program: resolveProgram,
     startSession: (o) => startSession(o),
     clock,
+    ...extra,
   });
   /** Advances virtual time in small steps, letting promise continuations run in between. */
   const run = async (ms: number) => {
@@ -93,4 +96,57 @@ describe("SessionDevice (virtual time)", () => {
     expect(dev.select("beginner")).toEqual({ ok: true });
     expect(dev.state().program).toBe("beginner");
   });
+
+  describe("a start waiting at the start gate", () => {
+    /** A gate that lets nothing through until released, as when other starts hold every slot. */
+    function heldGate() {
+      let release!: () => void;
+      const open = new Promise<void>((r) => (release = r));
+      let waiting = 0;
+      const startGate = async <T>(fn: () => Promise<T>): Promise<T> => {
+        waiting++;
+        await open;
+        return fn();
+      };
+      return { startGate, release, waiting: () => waiting };
+    }
+
+    it("runs once its turn comes", async () => {
+      const g = heldGate();
+      const { dev, run, settle } = setup({ startGate: g.startGate });
+      await run(500);
+      const p = dev.start({ program: SHORT });
+      await run(1000);
+      expect(g.waiting()).toBe(1);
+      expect(dev.state().phase).toBe("idle");
+      // A second start meanwhile is refused: one is already on its way.
+      expect(await settle(dev.start({ program: SHORT }))).toMatchObject({ ok: false, reason: expect.stringMatching(/^busy/) });
+      g.release();
+      expect(await settle(p)).toMatchObject({ ok: true });
+      expect(dev.state().phase).toMatch(/^running/);
+    });
+
+    for (const [what, act] of [
+      ["stop", (d: SessionDevice<DeviceLink, ReturnType<typeof resolveProgram>>) => d.stop()],
+      ["discomfort", (d: SessionDevice<DeviceLink, ReturnType<typeof resolveProgram>>) => d.discomfort("dizziness")],
+    ] as const) {
+      it(`is cancelled by ${what} and never moves the table`, async () => {
+        const g = heldGate();
+        const { dev, run, settle, sim } = setup({ startGate: g.startGate });
+        await run(500);
+        const p = dev.start({ program: SHORT });
+        await run(100);
+        expect(act(dev)).toMatchObject({ ok: true, data: { note: "start cancelled before the session started" } });
+        g.release();
+        expect(await settle(p)).toMatchObject({ ok: false, reason: expect.stringMatching(/^start cancelled: (stopped|discomfort \(dizziness\) reported) before the session started$/) });
+        await run(3000);
+        expect(dev.state().phase).toBe("idle");
+        expect(sim().truth().tilt).toBeCloseTo(-80, 0);
+        expect(sim().truth().mode).toBe("idle");
+        // Nothing is left queued: the next start runs.
+        expect(await settle(dev.start({ program: SHORT }))).toMatchObject({ ok: true });
+      });
+    }
+  });
 });
+

@@ -14,7 +14,9 @@ describe("stopping the session actor mid-move", () => {
     const clock = new VirtualClock();
     const sim = createEmbeddedSim({ clock });
     const link = new DeviceLink(sim.companion, clock);
-    link.onTelemetry((tlm) => actor.send({ type: "TLM", tlm }));
+    link.onTelemetry((tlm) => {
+      if (actor.getSnapshot().status === "active") actor.send({ type: "TLM", tlm });
+    });
     const program = getBuiltin("beginner")!;
     const actor = createActor(sessionMachine, { clock, input: { link, clock, program, actions: compileProgram(program) } });
     actor.start();

@@ -9,7 +9,7 @@ import type { CapsMsg, TelemetryMsg } from "../../protocol/index.js";
 import { compileProgram } from "../../src/programs/compile.js";
 import { parseProgram } from "../../src/programs/schema.js";
 import type { SessionLink } from "../../src/session/actors.js";
-import { sessionMachine, type SessionMachineEvent } from "../../src/session/machine.js";
+import { sampleIsPassive, sampleUpdate, sessionMachine, type SessionMachineEvent } from "../../src/session/machine.js";
 
 type Snap = SnapshotFrom<typeof sessionMachine>;
 
@@ -122,6 +122,32 @@ describe("session machine graph", () => {
       if (top(a.state as Snap) !== "returning") continue;
       for (const tr of Object.values(a.transitions) as { state: Snap }[]) expect(["running", "paused"]).not.toContain(top(tr.state as Snap));
     }
+  });
+
+  it("a sample skips the machine only where the machine would do nothing but store it", () => {
+    // The session applies samples itself in passive states (the fleet's hot path); here the machine's
+    // own answer to the same sample is compared in every reachable state, with samples of every kind.
+    const samples = [tlm(-80, 0), tlm(20, 60), tlm(5, 0), { ...tlm(-80, 0), faults: ["WATCHDOG"] }, { ...tlm(30, 0), mode: "returning" as const }];
+    const passiveStates = new Set<string>();
+    const machineStates = new Set<string>();
+    for (const s of snapshots) {
+      if (s.status !== "active") continue;
+      if (!sampleIsPassive(s)) {
+        machineStates.add(stateKey(s));
+        continue;
+      }
+      passiveStates.add(stateKey(s));
+      for (const t of samples) {
+        const next = getNextSnapshot(sessionMachine, s, { type: "TLM", tlm: t });
+        expect(stateKey(next), `TLM in ${stateKey(s)}`).toBe(stateKey(s));
+        expect(next.status).toBe("active");
+        expect(next.context).toEqual({ ...s.context, ...sampleUpdate(s.context, t) });
+        expect(Object.keys(next.children).sort()).toEqual(Object.keys(s.children).sort());
+      }
+    }
+    // Both paths are in use: the program's resting states skip the machine, the preflight does not.
+    for (const k of ['{"running":"hold"}', '{"running":"ramp"}', '"paused"', '{"returning":"rest"}', '{"returning":"device"}']) expect(passiveStates).toContain(k);
+    expect(machineStates).toContain('{"preflight":"waitTelemetry"}');
   });
 
   const byState = new Map<string, Snap[]>();

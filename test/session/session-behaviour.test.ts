@@ -67,6 +67,30 @@ describe("pause and resume", () => {
     expect(s.reason).toBe("paused for too long");
     expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
   });
+
+  it("inputs after the session has ended change nothing and record nothing", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    h.session.abandon("companion shutting down");
+    const s = await h.session.done;
+    const warn = console.warn;
+    const warnings: unknown[] = [];
+    console.warn = (...a: unknown[]) => void warnings.push(a);
+    try {
+      h.session.pause();
+      h.session.resume();
+      h.session.stop();
+      h.session.discomfort("pain");
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings).toEqual([]);
+    expect(s.events.some((e) => e.code === "DISCOMFORT_INPUT")).toBe(false);
+    expect(h.session.snapshot().phase).toBe(h.snapshot().phase);
+    // The firmware's return is not disturbed by the late inputs.
+    h.clock.runUntil(() => h.device.truth().mode === "idle" && Math.abs(h.device.truth().tilt - UPRIGHT) < 0.5, 600_000);
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
+  });
 });
 
 describe("preflight", () => {

@@ -127,4 +127,57 @@ describe("supervise", () => {
     expect(supervise(1000, obs({}, { lock: false })).action).toBe("return");
     expect(supervise(1000, obs({}, { lock: false, tilt: -30, tilt2: -30 })).action).not.toBe("return");
   });
+
+  describe("recheckAt", () => {
+    /**
+     * The promise a periodic caller relies on to skip checks: the same observation, with the memory of the
+     * last decision, decides the same at every time before recheckAt, and differently soon after it.
+     */
+    function holdsUntil(t0: number, o: Observed, memory: SupervisorMemory = {}): number {
+      const d0 = supervise(t0, o, memory);
+      const end = Math.min(d0.recheckAt, t0 + 5000);
+      for (let t = t0 + 1; t < end; t += 7) {
+        const d = supervise(t, o, d0.memory);
+        expect({ action: d.action, findings: d.findings, memory: d.memory }, `at ${t}`).toEqual({ action: d0.action, findings: d0.findings, memory: d0.memory });
+      }
+      return d0.recheckAt;
+    }
+
+    it("is when the telemetry turns stale when all is quiet", () => {
+      const at = holdsUntil(1000, obs());
+      expect(at).toBe(1000 + 250);
+      expect(supervise(at + 1, obs()).action).toBe("warn");
+    });
+
+    it("is now while telemetry is stale (the finding carries its age)", () => {
+      expect(supervise(1400, obs()).recheckAt).toBe(1400);
+    });
+
+    it("is when a pending delay runs out: overspeed, sensor mismatch, tracking hold and return", () => {
+      const fast = obs({ expect: { phase: "moving", tiltFrom: 0, tiltTarget: 40 } }, { vel: 11.6 });
+      const first = supervise(1000, fast);
+      expect(holdsUntil(1050, fast, first.memory)).toBe(1200);
+      expect(supervise(1200, fast, first.memory).action).toBe("return-reduced-speed");
+
+      const m = obs({ tlmAt: 0 }, { tilt: 20, tilt2: 26 });
+      expect(holdsUntil(0, m)).toBe(200);
+
+      // Slow telemetry, so staleness stays out of the way of the two-second delay.
+      const off = obs({ tlmAt: 0, tlmPeriodMs: 10_000, expect: { phase: "holding", tiltTarget: 20 } }, { tilt: 24, tilt2: 24 });
+      const w = supervise(0, off);
+      expect(holdsUntil(100, off, w.memory)).toBe(500);
+      const h = supervise(500, off, w.memory);
+      expect(h.action).toBe("hold");
+      expect(h.recheckAt).toBe(2000);
+      expect(supervise(2000, off, h.memory).action).toBe("return");
+    });
+
+    it("is never earlier than the telemetry's staleness allows, whatever else is present", () => {
+      const fault = obs({}, { faults: ["WATCHDOG"], mode: "idle", sw: "disconnected" });
+      expect(holdsUntil(1000, fault)).toBe(1250);
+      // Without telemetry only a new observation changes anything.
+      expect(supervise(1000, obs({ tlm: undefined, tlmAt: undefined, link: "lost" })).recheckAt).toBe(Infinity);
+    });
+  });
 });
+
