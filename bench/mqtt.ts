@@ -12,7 +12,7 @@ import { DeviceLink } from "../src/link/device-link.js";
 import { startAedes } from "../test/helpers/aedes.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { hasTool } from "../test/helpers/real-io.js";
-import { latency, ratio, timeRoundTrips, within, type LatencyFigures } from "./stats.js";
+import { latency, ratio, timeAlternating, within, type LatencyFigures } from "./stats.js";
 
 export const MQTT_TARGET = 2;
 
@@ -104,20 +104,21 @@ async function openCommands(url: string): Promise<Contender> {
   };
 }
 
-/** Rounds alternate between the contenders, so a busy moment of the machine hits both alike. */
-const ROUNDS = 5;
+/**
+ * Unmeasured round trips of each contender first. A bridge or companion runs for hours: measure the
+ * steady state, not V8 tiering the path up, which takes some thousands of round trips here (more
+ * JavaScript on the command path than in the bare request, so a short run weighs on it more).
+ */
+const WARMUP = 3000;
 
 async function onBroker(url: string, n: number): Promise<MqttBrokerFigures> {
   const cmd = await openCommands(url);
   // The move command's JSON is about this long; the floor carries as many bytes.
   const bare = await openBare(url, 90);
-  const a: number[] = [];
-  const b: number[] = [];
+  let a: number[] = [];
+  let b: number[] = [];
   try {
-    for (let r = 0; r < ROUNDS; r++) {
-      a.push(...(await timeRoundTrips(Math.ceil(n / ROUNDS), r === 0 ? 20 : 2, cmd.once)));
-      b.push(...(await timeRoundTrips(Math.ceil(n / ROUNDS), r === 0 ? 20 : 2, bare.once)));
-    }
+    [a, b] = await timeAlternating(n, WARMUP, cmd.once, bare.once);
   } finally {
     await cmd.close();
     await bare.close();

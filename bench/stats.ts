@@ -15,18 +15,6 @@ export function latency(samplesMs: readonly number[]): LatencyFigures {
 
 export const ratio = (x: number, floor: number): number => Math.round((x / floor) * 100) / 100;
 
-/** Measures `n` sequential round trips of `once` after `warmup` unmeasured ones. */
-export async function timeRoundTrips(n: number, warmup: number, once: (i: number) => Promise<void>): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await once(-1 - i);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await once(i);
-    out.push(performance.now() - t);
-  }
-  return out;
-}
-
 /**
  * Measures `n` round trips of each contender in alternating blocks of `block`, after `warmup` unmeasured
  * ones of each. Other processes on the shared cores come in bursts of milliseconds: with long blocks a
