@@ -13,9 +13,11 @@ export interface Clock {
   clearInterval(handle: TimerHandle | undefined): void;
 }
 
-interface Timer {
+/** A pending timer of a clock that keeps its own queue. */
+export interface QueuedTimer {
   id: number;
   at: number;
+  /** Creation order: equal due times fire in the order they were set, as Node's timers do. */
   order: number;
   fn: () => void;
   every: number; // 0 for one-shot
@@ -23,23 +25,20 @@ interface Timer {
 }
 
 /**
- * Deterministic virtual time: nothing happens until `advance`/`runUntil` is called, then timers fire in
- * (time, creation) order. Everything sharing one VirtualClock runs in lockstep (as PX4 SITL does).
+ * The timer bookkeeping of clocks that queue their own timers (VirtualClock here, the bridge's shared
+ * timer wheel): ids, creation order, cancellation and re-arming an interval. A subclass says what time
+ * it is and where a timer waits until it is due.
  */
-export class VirtualClock implements Clock {
-  private t: number;
+export abstract class QueuedClock implements Clock {
   private nextId = 1;
   private order = 0;
-  private heap: Timer[] = [];
-  private live = new Map<number, Timer>();
+  private readonly live = new Map<number, QueuedTimer>();
 
-  constructor(start = 0) {
-    this.t = start;
-  }
-
-  now(): number {
-    return this.t;
-  }
+  abstract now(): number;
+  /** Puts a timer where it waits until `timer.at` (a new one, or an interval re-armed). */
+  protected abstract enqueue(timer: QueuedTimer): void;
+  /** Called when no timer is pending any more. */
+  protected idle(): void {}
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     return this.add(fn, Math.max(0, ms), 0);
@@ -53,19 +52,55 @@ export class VirtualClock implements Clock {
   clearTimeout(handle: TimerHandle | undefined): void {
     if (!handle) return;
     const t = this.live.get(handle.id);
-    if (t) {
-      t.cancelled = true;
-      this.live.delete(handle.id);
-    }
+    if (!t) return;
+    // Queues may keep cancelled timers and skip them when they come up.
+    t.cancelled = true;
+    this.live.delete(handle.id);
+    if (this.live.size === 0) this.idle();
   }
 
   clearInterval(handle: TimerHandle | undefined): void {
     this.clearTimeout(handle);
   }
 
-  /** Number of pending timers (for leak checks in tests). */
+  /** Number of pending timers (for leak checks). */
   get pending(): number {
     return this.live.size;
+  }
+
+  /** Runs a due timer. An interval is re-armed for `nextAt` before its callback, so it survives a throw. */
+  protected fireTimer(timer: QueuedTimer, nextAt: number): void {
+    if (timer.every > 0) {
+      timer.at = nextAt;
+      timer.order = this.order++;
+      this.enqueue(timer);
+    } else this.live.delete(timer.id);
+    timer.fn();
+  }
+
+  private add(fn: () => void, delay: number, every: number): TimerHandle {
+    const timer: QueuedTimer = { id: this.nextId++, at: this.now() + delay, order: this.order++, fn, every, cancelled: false };
+    this.live.set(timer.id, timer);
+    this.enqueue(timer);
+    return { id: timer.id };
+  }
+}
+
+/**
+ * Deterministic virtual time: nothing happens until `advance`/`runUntil` is called, then timers fire in
+ * (time, creation) order. Everything sharing one VirtualClock runs in lockstep (as PX4 SITL does).
+ */
+export class VirtualClock extends QueuedClock {
+  private t: number;
+  private heap: QueuedTimer[] = [];
+
+  constructor(start = 0) {
+    super();
+    this.t = start;
+  }
+
+  now(): number {
+    return this.t;
   }
 
   /** Advances virtual time by `ms`, firing every timer due on the way. */
@@ -100,14 +135,11 @@ export class VirtualClock implements Clock {
     }
   }
 
-  private add(fn: () => void, delay: number, every: number): TimerHandle {
-    const timer: Timer = { id: this.nextId++, at: this.t + delay, order: this.order++, fn, every, cancelled: false };
-    this.live.set(timer.id, timer);
+  protected enqueue(timer: QueuedTimer): void {
     this.push(timer);
-    return { id: timer.id };
   }
 
-  private peek(): Timer | undefined {
+  private peek(): QueuedTimer | undefined {
     while (this.heap.length && this.heap[0].cancelled) this.pop();
     return this.heap[0];
   }
@@ -115,19 +147,14 @@ export class VirtualClock implements Clock {
   private fire(): void {
     const timer = this.pop()!;
     if (timer.at > this.t) this.t = timer.at;
-    if (timer.every > 0) {
-      timer.at += timer.every;
-      timer.order = this.order++;
-      this.push(timer);
-    } else this.live.delete(timer.id);
-    timer.fn();
+    this.fireTimer(timer, timer.at + timer.every);
   }
 
-  private less(a: Timer, b: Timer): boolean {
+  private less(a: QueuedTimer, b: QueuedTimer): boolean {
     return a.at < b.at || (a.at === b.at && a.order < b.order);
   }
 
-  private push(t: Timer): void {
+  private push(t: QueuedTimer): void {
     const h = this.heap;
     h.push(t);
     let i = h.length - 1;
@@ -139,7 +166,7 @@ export class VirtualClock implements Clock {
     }
   }
 
-  private pop(): Timer | undefined {
+  private pop(): QueuedTimer | undefined {
     const h = this.heap;
     if (!h.length) return undefined;
     const top = h[0];

@@ -1,11 +1,11 @@
 // One real timer for every timer of the bridge's devices. A bridge serving a thousand devices keeps about
 // three periodic timers per device (heartbeat, link liveness, the session's supervisor tick): tens of
 // thousands of Node timer callbacks a second, each followed by its own round of ticks and microtasks.
-// Here they wait in one queue ordered by due time, and a single Node interval, running only while any
-// timer is pending, fires every due one in a batch. A timer never fires early; it fires at the first tick
-// after it falls due, at most one resolution step (plus event-loop lag) late, which is far inside every period it serves (heartbeat
-// 200 ms, watchdog 1 s, supervisor 100 ms).
-import type { Clock, TimerHandle } from "../../protocol/index.js";
+// Here they wait in a timer wheel, and a single Node interval, running only while any timer is pending,
+// fires every due one in a batch. A timer never fires early; it fires at the first tick after it falls
+// due, at most one resolution step (plus event-loop lag) late, which is far inside every period it
+// serves (heartbeat 200 ms, watchdog 1 s, supervisor 100 ms).
+import { QueuedClock, type QueuedTimer } from "../../protocol/index.js";
 
 /** Where the batches come from: real time and one periodic real timer (tests give a manual one). */
 export interface TickSource {
@@ -25,16 +25,6 @@ export function realTickSource(): TickSource {
   };
 }
 
-interface Entry {
-  id: number;
-  at: number;
-  /** Creation order: equal due times fire in the order they were set, as Node's timers do. */
-  order: number;
-  fn: () => void;
-  every: number;
-  cancelled: boolean;
-}
-
 /** Slots of the wheel: with the default 5 ms resolution one turn is 1.28 s, longer than most periods. */
 const SLOTS = 256;
 
@@ -42,19 +32,17 @@ const SLOTS = 256;
  * A hashed timer wheel: a timer waits in the slot of the resolution step it falls due in; each step
  * looks at its slot only (timers due in a later turn stay put).
  */
-export class SharedTimerClock implements Clock {
-  private readonly slots: Entry[][] = Array.from({ length: SLOTS }, () => []);
-  private readonly live = new Map<number, Entry>();
+export class SharedTimerClock extends QueuedClock {
+  private readonly slots: QueuedTimer[][] = Array.from({ length: SLOTS }, () => []);
   /** The last step whose slot was processed. */
   private cursor = 0;
-  private nextId = 1;
-  private order = 0;
   private stopTicking: (() => void) | undefined;
 
   constructor(
     readonly resolutionMs = 5,
     private readonly source: TickSource = realTickSource(),
   ) {
+    super();
     if (!(resolutionMs > 0)) throw new RangeError("resolution must be > 0 ms");
   }
 
@@ -62,52 +50,17 @@ export class SharedTimerClock implements Clock {
     return this.source.now();
   }
 
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    return this.add(fn, Math.max(0, ms), 0);
-  }
-
-  setInterval(fn: () => void, ms: number): TimerHandle {
-    if (!(ms > 0)) throw new RangeError("interval must be > 0 ms");
-    return this.add(fn, ms, ms);
-  }
-
-  clearTimeout(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    const e = this.live.get(handle.id);
-    if (!e) return;
-    e.cancelled = true;
-    this.live.delete(handle.id);
-    if (this.live.size === 0) this.idle();
-  }
-
-  clearInterval(handle: TimerHandle | undefined): void {
-    this.clearTimeout(handle);
-  }
-
-  /** Timers waiting (for leak checks). */
-  get pending(): number {
-    return this.live.size;
-  }
-
-  private add(fn: () => void, delay: number, every: number): TimerHandle {
-    const now = this.source.now();
+  protected enqueue(e: QueuedTimer): void {
     if (!this.stopTicking) {
-      this.cursor = Math.floor(now / this.resolutionMs);
+      this.cursor = Math.floor(this.source.now() / this.resolutionMs);
       this.stopTicking = this.source.every(() => this.run(), this.resolutionMs);
     }
-    const e: Entry = { id: this.nextId++, at: now + delay, order: this.order++, fn, every, cancelled: false };
-    this.live.set(e.id, e);
-    this.place(e);
-    return { id: e.id };
-  }
-
-  private place(e: Entry): void {
     // The first step at or after the due time, and never one already processed.
     const step = Math.max(Math.ceil(e.at / this.resolutionMs), this.cursor + 1);
     this.slots[step % SLOTS].push(e);
   }
 
-  private idle(): void {
+  protected override idle(): void {
     this.stopTicking?.();
     this.stopTicking = undefined;
     // Only cancelled entries are left.
@@ -120,12 +73,12 @@ export class SharedTimerClock implements Clock {
     // The step now falls in is looked at too (its due timers fire now, the rest stay), and again next time.
     const step = Math.floor(now / this.resolutionMs);
     const last = Math.ceil(now / this.resolutionMs);
-    const due: Entry[] = [];
+    const due: QueuedTimer[] = [];
     // After a stall longer than a turn, each slot is looked at once.
     for (let k = this.cursor + 1; k <= last && k <= this.cursor + SLOTS; k++) {
       const slot = this.slots[k % SLOTS];
       if (slot.length === 0) continue;
-      const later: Entry[] = [];
+      const later: QueuedTimer[] = [];
       for (const e of slot) {
         if (e.cancelled) continue;
         if (e.at <= now) due.push(e);
@@ -138,14 +91,9 @@ export class SharedTimerClock implements Clock {
     for (const e of due) {
       // An earlier callback of this batch may have cleared it.
       if (e.cancelled) continue;
-      if (e.every > 0) {
-        // Late (a stalled loop): carry on from now rather than firing the missed periods in a burst.
-        e.at = e.at + e.every > now ? e.at + e.every : now + e.every;
-        e.order = this.order++;
-        this.place(e);
-      } else this.live.delete(e.id);
-      e.fn();
+      // Late (a stalled loop): an interval carries on from now rather than firing the missed periods in a burst.
+      this.fireTimer(e, e.at + e.every > now ? e.at + e.every : now + e.every);
     }
-    if (this.live.size === 0) this.idle();
+    if (this.pending === 0) this.idle();
   }
 }

@@ -492,18 +492,16 @@ export function startSession(opts: SessionOptions): SessionHandle {
 
   // A key pressed or a request arriving after the session ended (or was abandoned) has nothing left to act on.
   const sendInput = (e: SessionMachineEvent): void => {
-    if (actor.getSnapshot().status === "active") actor.send(e);
+    if (actor.getSnapshot().status !== "active") return;
+    if (e.type === "DISCOMFORT") record("session", "discomfort", "DISCOMFORT_INPUT", `discomfort input: ${e.kind}`);
+    actor.send(e);
   };
 
   return {
     pause: () => sendInput({ type: "PAUSE" }),
     resume: () => sendInput({ type: "RESUME" }),
     stop: () => sendInput({ type: "STOP" }),
-    discomfort: (kind) => {
-      if (actor.getSnapshot().status !== "active") return;
-      record("session", "discomfort", "DISCOMFORT_INPUT", `discomfort input: ${kind}`);
-      actor.send({ type: "DISCOMFORT", kind });
-    },
+    discomfort: (kind) => sendInput({ type: "DISCOMFORT", kind }),
     snapshot: () => makeSnapshot(actor.getSnapshot()),
     onUpdate: (cb) => {
       updateCbs.add(cb);
