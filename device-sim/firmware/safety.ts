@@ -75,22 +75,20 @@ export function initialMonitorState(now: number, sw: SwitchStateT, lock: boolean
 
 export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: MonitorParams): { state: MonitorState; trips: readonly Trip[] } {
   const st: MonitorState = { ...prev, lastNow: now };
-  let trips: Trip[] | undefined;
-  const push = (t: Trip): void => {
-    (trips ??= []).push(t);
-  };
+  // A plain array, not a helper closure: this runs every physics step of every simulated device.
+  const trips: Trip[] = [];
   const dt = Math.max(0, now - prev.lastNow);
 
   // Link watchdog: armed once a peer has spoken; fires once per silence.
   if (inp.lastRxAt !== undefined && now - inp.lastRxAt >= p.watchdogMs && !st.wdTripped) {
     st.wdTripped = true;
-    push({ code: "WATCHDOG", msg: `no valid frame for ${Math.round(now - inp.lastRxAt)} ms` });
+    trips.push({ code: "WATCHDOG", msg: `no valid frame for ${Math.round(now - inp.lastRxAt)} ms` });
   }
 
   // Patient stop switch: edges only; the level is enforced where motion starts.
   if (inp.sw !== prev.sw) {
-    if (inp.sw === "pressed") push({ code: "STOP_SWITCH", msg: "patient stop switch pressed" });
-    if (inp.sw === "disconnected") push({ code: "SWITCH_DISCONNECTED", msg: "patient stop switch disconnected" });
+    if (inp.sw === "pressed") trips.push({ code: "STOP_SWITCH", msg: "patient stop switch pressed" });
+    if (inp.sw === "disconnected") trips.push({ code: "SWITCH_DISCONNECTED", msg: "patient stop switch disconnected" });
     st.sw = inp.sw;
   }
 
@@ -98,7 +96,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
   if (p.hasTilt) {
     // Ankle lock opening matters while inverted or while tilting head-down.
     if (prev.lock && !inp.lock && (inp.estimate > 0 || inp.cmdVel > 0)) {
-      push({ code: "ANKLE_LOCK_OPEN", msg: `ankle lock opened at ${inp.estimate.toFixed(1)} deg` });
+      trips.push({ code: "ANKLE_LOCK_OPEN", msg: `ankle lock opened at ${inp.estimate.toFixed(1)} deg` });
     }
 
     if (Math.abs(inp.encoder - inp.inclinometer) <= p.mismatchDeg) {
@@ -107,7 +105,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
     } else st.mismatchSince ??= now;
     if (st.mismatchSince !== undefined && now - st.mismatchSince >= p.mismatchMs && !st.mismatchTripped) {
       st.mismatchTripped = true;
-      push({
+      trips.push({
         code: "SENSOR_MISMATCH",
         msg: `encoder ${inp.encoder.toFixed(1)} vs inclinometer ${inp.inclinometer.toFixed(1)} deg`,
       });
@@ -119,7 +117,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
     } else st.overSince ??= now;
     if (st.overSince !== undefined && now - st.overSince >= p.overcurrentMs && !st.overTripped) {
       st.overTripped = true;
-      push({ code: "OVERCURRENT", msg: `motor current ${inp.current.toFixed(1)} A > ${p.currentMaxA} A` });
+      trips.push({ code: "OVERCURRENT", msg: `motor current ${inp.current.toFixed(1)} A > ${p.currentMaxA} A` });
     }
 
     // Stall: commanded motion, stall-level current, and the position stays within a small band for stallMs.
@@ -130,7 +128,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
       st.stallRef = inp.estimate;
     } else if (now - st.stallSince >= p.stallMs) {
       st.stallSince = undefined;
-      push({ code: "MOTOR_STALL", msg: `no movement at ${inp.estimate.toFixed(1)} deg while driving ${inp.cmdVel.toFixed(1)} deg/s` });
+      trips.push({ code: "MOTOR_STALL", msg: `no movement at ${inp.estimate.toFixed(1)} deg while driving ${inp.cmdVel.toFixed(1)} deg/s` });
     }
 
     // Time head-down since the table was last near upright.
@@ -140,7 +138,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
     } else if (inp.estimate > 0) st.invertedMs += dt;
     if (st.invertedMs > p.maxInvertedS * 1000 && !st.invertedTripped) {
       st.invertedTripped = true;
-      push({ code: "MAX_TIME_INVERTED", msg: `head-down for ${Math.round(st.invertedMs / 1000)} s` });
+      trips.push({ code: "MAX_TIME_INVERTED", msg: `head-down for ${Math.round(st.invertedMs / 1000)} s` });
     }
   }
   st.lock = inp.lock;
@@ -152,10 +150,10 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
     } else st.overforceSince ??= now;
     if (st.overforceSince !== undefined && now - st.overforceSince >= OVERFORCE_MS && !st.overforceTripped) {
       st.overforceTripped = true;
-      push({ code: "OVERFORCE", msg: `load cell ${inp.loadCell.toFixed(0)} N > ${p.forceTripN} N` });
+      trips.push({ code: "OVERFORCE", msg: `load cell ${inp.loadCell.toFixed(0)} N > ${p.forceTripN} N` });
     }
   }
-  return { state: st, trips: trips ?? NO_TRIPS };
+  return { state: st, trips: trips.length > 0 ? trips : NO_TRIPS };
 }
 
 const OVERFORCE_MS = 100;

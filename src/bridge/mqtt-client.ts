@@ -3,6 +3,7 @@
 // of Nagle + delayed-ACK waiting instead of ~0.1 ms.
 import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { mqttLog } from "../../protocol/transport/mqtt.js";
 
 export interface MqttConnectOptions {
   url: string;
@@ -81,6 +82,7 @@ export function mqttClientOptions(o: MqttConnectOptions): IClientOptions {
     keepalive: o.keepalive ?? 30,
     clean: o.clean ?? true,
     protocolVersion: 4,
+    log: mqttLog,
   };
 }
 

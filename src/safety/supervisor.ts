@@ -127,114 +127,125 @@ export interface SafetyDecision {
   recheckAt: number;
 }
 
-export function supervise(now: number, o: Observed, memory: SupervisorMemory = {}, th: Thresholds = DEFAULT_THRESHOLDS): SafetyDecision {
-  const findings: Finding[] = [];
-  const next: Partial<Record<CheckName, number>> = {};
-  let recheckAt = Infinity;
+/**
+ * One call's working state. The helpers are methods, not closures made per call: the supervisor runs on
+ * every telemetry sample of every device a bridge serves, and a closure per check per sample adds up.
+ */
+class Judgement {
+  readonly findings: Finding[] = [];
+  readonly next: Partial<Record<CheckName, number>> = {};
+  recheckAt = Infinity;
+  constructor(
+    readonly now: number,
+    private readonly memory: SupervisorMemory,
+  ) {}
   /** The decision may change once `t` has passed. */
-  const until = (t: number): void => {
-    if (t < recheckAt) recheckAt = t;
-  };
+  until(t: number): void {
+    if (t < this.recheckAt) this.recheckAt = t;
+  }
+  /** The decision may change once `ms` more have passed. */
+  within(ms: number): void {
+    this.until(this.now + ms);
+  }
   /** Marks `check` present; returns how long it has been. */
-  const since = (check: CheckName): number => {
-    const t0 = memory[check] ?? now;
-    next[check] = t0;
-    return now - t0;
-  };
-  const add = (check: CheckName, action: SafetyAction, message: string): void => {
-    findings.push({ check, action, message });
-  };
+  since(check: CheckName): number {
+    const t0 = this.memory[check] ?? this.now;
+    this.next[check] = t0;
+    return this.now - t0;
+  }
+  add(check: CheckName, action: SafetyAction, message: string): void {
+    this.findings.push({ check, action, message });
+  }
+}
+
+export function supervise(now: number, o: Observed, memory: SupervisorMemory = {}, th: Thresholds = DEFAULT_THRESHOLDS): SafetyDecision {
+  const j = new Judgement(now, memory);
 
   if (o.discomfort) {
-    since("discomfort");
-    add("discomfort", "return", "user reported discomfort");
+    j.since("discomfort");
+    j.add("discomfort", "return", "user reported discomfort");
   }
   if (o.link === "lost" || o.link === "closed") {
-    since("link");
-    add("link", "handed-to-firmware", `link ${o.link}: device returning on its own (watchdog)`);
+    j.since("link");
+    j.add("link", "handed-to-firmware", `link ${o.link}: device returning on its own (watchdog)`);
   }
 
   const tlm = o.tlm;
   if (tlm && o.tlmAt !== undefined) {
     const age = now - o.tlmAt;
     if (age > th.staleHoldPeriods * o.tlmPeriodMs) {
-      since("stale");
-      add("stale", "hold", `telemetry is ${Math.round(age)} ms old`);
+      j.since("stale");
+      j.add("stale", "hold", `telemetry is ${Math.round(age)} ms old`);
       // The message carries the age.
-      until(now);
+      j.until(now);
     } else if (age > th.staleWarnPeriods * o.tlmPeriodMs) {
-      since("stale");
-      add("stale", "warn", `telemetry is ${Math.round(age)} ms old`);
-      until(now);
-    } else until(o.tlmAt + th.staleWarnPeriods * o.tlmPeriodMs);
-    checkDevice(tlm, o, since, add);
-    checkMotion(tlm, o, th, since, add, (ms) => until(now + ms));
+      j.since("stale");
+      j.add("stale", "warn", `telemetry is ${Math.round(age)} ms old`);
+      j.until(now);
+    } else j.until(o.tlmAt + th.staleWarnPeriods * o.tlmPeriodMs);
+    checkDevice(tlm, o, j);
+    checkMotion(tlm, o, th, j);
   }
 
   let action: SafetyAction = "none";
-  for (const f of findings) action = mostSevere(action, f.action);
-  return { action, findings, memory: next, recheckAt };
+  for (const f of j.findings) action = mostSevere(action, f.action);
+  return { action, findings: j.findings, memory: j.next, recheckAt: j.recheckAt };
 }
 
-type Since = (c: CheckName) => number;
-type Add = (c: CheckName, a: SafetyAction, m: string) => void;
-/** The decision may change once `ms` more have passed. */
-type Within = (ms: number) => void;
-
-function checkDevice(tlm: TelemetryMsg, o: Observed, since: Since, add: Add): void {
+function checkDevice(tlm: TelemetryMsg, o: Observed, j: Judgement): void {
   if (tlm.faults.length > 0) {
-    since("device-fault");
+    j.since("device-fault");
     const critical = tlm.faults.some((f) => faultSpec(f)?.severity === "critical");
     // A critical fault or a firmware return in progress belongs to the firmware; otherwise the
     // companion may drive the slow return itself (it falls back to the device's return if refused).
     const action: SafetyAction = critical || tlm.mode === "returning" ? "handed-to-firmware" : "return";
-    add("device-fault", action, `device fault ${tlm.faults.join(", ")}`);
+    j.add("device-fault", action, `device fault ${tlm.faults.join(", ")}`);
   } else if (tlm.mode === "fault") {
-    since("device-fault");
-    add("device-fault", "return", "device in fault mode");
+    j.since("device-fault");
+    j.add("device-fault", "return", "device in fault mode");
   }
   if (tlm.mode === "returning" && o.expect.phase !== "returning") {
-    since("device-returning");
-    add("device-returning", "handed-to-firmware", "device started its own return");
+    j.since("device-returning");
+    j.add("device-returning", "handed-to-firmware", "device started its own return");
   }
   if (tlm.sw === "pressed") {
-    since("stop-switch");
-    add("stop-switch", "handed-to-firmware", "patient stop switch pressed");
+    j.since("stop-switch");
+    j.add("stop-switch", "handed-to-firmware", "patient stop switch pressed");
   } else if (tlm.sw === "disconnected") {
-    since("stop-switch");
-    add("stop-switch", "return", "patient stop switch disconnected");
+    j.since("stop-switch");
+    j.add("stop-switch", "return", "patient stop switch disconnected");
   }
   if (!tlm.lock && tlm.tilt > 1 && o.expect.phase !== "returning") {
-    since("ankle-lock");
-    add("ankle-lock", "return", `ankle lock open at ${tlm.tilt.toFixed(1)} deg head-down`);
+    j.since("ankle-lock");
+    j.add("ankle-lock", "return", `ankle lock open at ${tlm.tilt.toFixed(1)} deg head-down`);
   }
 }
 
-function checkMotion(tlm: TelemetryMsg, o: Observed, th: Thresholds, since: Since, add: Add, within: Within): void {
+function checkMotion(tlm: TelemetryMsg, o: Observed, th: Thresholds, j: Judgement): void {
   const lim = o.limits;
   const low = Math.min(lim.tiltMin, o.upright) - th.limitMarginDeg;
   if (tlm.tilt > lim.tiltMax + th.limitMarginDeg || tlm.tilt < low) {
-    since("tilt-limit");
-    add("tilt-limit", "return", `tilt ${tlm.tilt.toFixed(1)} deg outside ${lim.tiltMin}..${lim.tiltMax}`);
+    j.since("tilt-limit");
+    j.add("tilt-limit", "return", `tilt ${tlm.tilt.toFixed(1)} deg outside ${lim.tiltMin}..${lim.tiltMax}`);
   }
   const force = tlm.force ?? 0;
   if (force > lim.forceMax + th.forceMarginN) {
-    since("force-limit");
-    add("force-limit", "return", `force ${force.toFixed(0)} N above ${lim.forceMax} N`);
+    j.since("force-limit");
+    j.add("force-limit", "return", `force ${force.toFixed(0)} N above ${lim.forceMax} N`);
   }
   const vmax = lim.speedMax + Math.max(th.speedMarginAbs, th.speedMarginFrac * lim.speedMax);
   if (Math.abs(tlm.vel) > vmax) {
-    const d = since("overspeed");
+    const d = j.since("overspeed");
     const msg = `speed ${Math.abs(tlm.vel).toFixed(1)} deg/s above ${lim.speedMax} deg/s`;
-    add("overspeed", d >= th.overspeedMs ? "return-reduced-speed" : "warn", msg);
-    if (d < th.overspeedMs) within(th.overspeedMs - d);
+    j.add("overspeed", d >= th.overspeedMs ? "return-reduced-speed" : "warn", msg);
+    if (d < th.overspeedMs) j.within(th.overspeedMs - d);
   }
   const gap = Math.abs(tlm.tilt - tlm.tilt2);
   if (gap > th.mismatchDeg) {
-    const d = since("sensor-mismatch");
+    const d = j.since("sensor-mismatch");
     const msg = `tilt sensors disagree by ${gap.toFixed(1)} deg`;
-    add("sensor-mismatch", d >= th.mismatchMs ? "return-reduced-speed" : "warn", msg);
-    if (d < th.mismatchMs) within(th.mismatchMs - d);
+    j.add("sensor-mismatch", d >= th.mismatchMs ? "return-reduced-speed" : "warn", msg);
+    if (d < th.mismatchMs) j.within(th.mismatchMs - d);
   }
   const e = o.expect;
   if (e.phase !== "idle" && e.tiltTarget !== undefined) {
@@ -242,14 +253,14 @@ function checkMotion(tlm: TelemetryMsg, o: Observed, th: Thresholds, since: Sinc
     const lo = Math.min(from, e.tiltTarget) - th.trackingTolDeg;
     const hi = Math.max(from, e.tiltTarget) + th.trackingTolDeg;
     if (tlm.tilt < lo || tlm.tilt > hi) {
-      const d = since("tracking");
+      const d = j.since("tracking");
       const msg = `tilt ${tlm.tilt.toFixed(1)} deg off the expected ${lo + th.trackingTolDeg}..${hi - th.trackingTolDeg}`;
       // While returning, holding the user where they are is worse than carrying on: never "hold".
       const act: SafetyAction =
         d >= th.trackingReturnMs ? (e.phase === "returning" ? "handed-to-firmware" : "return") : d >= th.trackingHoldMs && e.phase !== "returning" ? "hold" : "warn";
-      add("tracking", act, msg);
-      if (e.phase !== "returning" && d < th.trackingHoldMs) within(th.trackingHoldMs - d);
-      else if (d < th.trackingReturnMs) within(th.trackingReturnMs - d);
+      j.add("tracking", act, msg);
+      if (e.phase !== "returning" && d < th.trackingHoldMs) j.within(th.trackingHoldMs - d);
+      else if (d < th.trackingReturnMs) j.within(th.trackingReturnMs - d);
     }
   }
 }
