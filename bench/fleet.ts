@@ -50,6 +50,8 @@ export interface FleetResult {
   bridgeRssMb: number;
   brokerCpuPct: number | null;
   simsCpuPct: number;
+  /** This process: the request client and state observer (and the broker too when it is aedes, in process). */
+  clientCpuPct: number;
   /** The machine's 1-minute load average at the end of the window (other work on the machine shows here). */
   loadAvg1m: number;
 }
@@ -213,6 +215,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const b0 = procUsage(bridgePid);
     const m0 = brokerPid ? procUsage(brokerPid) : undefined;
     const s0 = procUsage(sims.pid!);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const tlm0 = tlm;
     const st0 = states;
@@ -237,6 +240,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const b1 = procUsage(bridgePid);
     const m1 = brokerPid ? procUsage(brokerPid) : undefined;
     const s1 = procUsage(sims.pid!);
+    const c1 = process.cpuUsage(c0);
     const load = loadavg()[0];
     const tlmN = tlm - tlm0;
     const stN = states - st0;
@@ -269,6 +273,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       bridgeRssMb: round(b1?.rssMb ?? NaN, 1),
       brokerCpuPct: brokerCpu === null ? null : round(brokerCpu, 1),
       simsCpuPct: round(simCpu, 1),
+      clientCpuPct: round(((c1.user + c1.system) / 1e6 / wallS) * 100, 1),
       loadAvg1m: round(load),
     };
   } finally {
@@ -295,7 +300,7 @@ function printHuman(r: FleetResult): void {
     `  request round trip (pause/resume via bridge): p50 ${r.rttMs.p50} ms, p99 ${r.rttMs.p99} ms, max ${r.rttMs.max} ms (${r.requests} requests, ${r.requestErrors} errors)`,
     `  start round trip (until the session is under way): p50 ${r.startRttMs.p50} ms, p99 ${r.startRttMs.p99} ms; ${r.sessions} sessions running, ${r.startRefused} refused, ${r.watchdogCleared} cleared a latched WATCHDOG first`,
     `  telemetry: ${r.telemetryPerS} msg/s (${r.telemetryPerDevicePerS} per device), retained state: ${r.statePerS} msg/s`,
-    `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS; broker ${r.brokerCpuPct ?? "n/a"}% CPU; simulators ${r.simsCpuPct}% CPU`,
+    `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS; broker ${r.brokerCpuPct ?? "n/a"}% CPU; simulators ${r.simsCpuPct}% CPU; bench client ${r.clientCpuPct}% CPU`,
     `  per device: bridge ${r.cpuPctPerDevice.bridge}% CPU, ${r.memMbPerDevice.bridge} MB; broker ${r.cpuPctPerDevice.broker ?? "n/a"}% CPU; simulators ${r.cpuPctPerDevice.sims}% CPU, ${r.memMbPerDevice.sims} MB`,
   ];
   process.stdout.write(lines.join("\n") + "\n");
