@@ -75,20 +75,21 @@ export function initialMonitorState(now: number, sw: SwitchStateT, lock: boolean
 
 export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: MonitorParams): { state: MonitorState; trips: readonly Trip[] } {
   const st: MonitorState = { ...prev, lastNow: now };
-  // A plain array, not a helper closure: this runs every physics step of every simulated device.
-  const trips: Trip[] = [];
+  // No helper closure and no array until something trips: this runs every physics step of every
+  // simulated device, and almost every step trips nothing.
+  let trips: Trip[] | undefined;
   const dt = Math.max(0, now - prev.lastNow);
 
   // Link watchdog: armed once a peer has spoken; fires once per silence.
   if (inp.lastRxAt !== undefined && now - inp.lastRxAt >= p.watchdogMs && !st.wdTripped) {
     st.wdTripped = true;
-    trips.push({ code: "WATCHDOG", msg: `no valid frame for ${Math.round(now - inp.lastRxAt)} ms` });
+    trips = addTrip(trips, { code: "WATCHDOG", msg: `no valid frame for ${Math.round(now - inp.lastRxAt)} ms` });
   }
 
   // Patient stop switch: edges only; the level is enforced where motion starts.
   if (inp.sw !== prev.sw) {
-    if (inp.sw === "pressed") trips.push({ code: "STOP_SWITCH", msg: "patient stop switch pressed" });
-    if (inp.sw === "disconnected") trips.push({ code: "SWITCH_DISCONNECTED", msg: "patient stop switch disconnected" });
+    if (inp.sw === "pressed") trips = addTrip(trips, { code: "STOP_SWITCH", msg: "patient stop switch pressed" });
+    if (inp.sw === "disconnected") trips = addTrip(trips, { code: "SWITCH_DISCONNECTED", msg: "patient stop switch disconnected" });
     st.sw = inp.sw;
   }
 
@@ -96,7 +97,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
   if (p.hasTilt) {
     // Ankle lock opening matters while inverted or while tilting head-down.
     if (prev.lock && !inp.lock && (inp.estimate > 0 || inp.cmdVel > 0)) {
-      trips.push({ code: "ANKLE_LOCK_OPEN", msg: `ankle lock opened at ${inp.estimate.toFixed(1)} deg` });
+      trips = addTrip(trips, { code: "ANKLE_LOCK_OPEN", msg: `ankle lock opened at ${inp.estimate.toFixed(1)} deg` });
     }
 
     if (Math.abs(inp.encoder - inp.inclinometer) <= p.mismatchDeg) {
@@ -105,7 +106,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
     } else st.mismatchSince ??= now;
     if (st.mismatchSince !== undefined && now - st.mismatchSince >= p.mismatchMs && !st.mismatchTripped) {
       st.mismatchTripped = true;
-      trips.push({
+      trips = addTrip(trips, {
         code: "SENSOR_MISMATCH",
         msg: `encoder ${inp.encoder.toFixed(1)} vs inclinometer ${inp.inclinometer.toFixed(1)} deg`,
       });
@@ -117,7 +118,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
     } else st.overSince ??= now;
     if (st.overSince !== undefined && now - st.overSince >= p.overcurrentMs && !st.overTripped) {
       st.overTripped = true;
-      trips.push({ code: "OVERCURRENT", msg: `motor current ${inp.current.toFixed(1)} A > ${p.currentMaxA} A` });
+      trips = addTrip(trips, { code: "OVERCURRENT", msg: `motor current ${inp.current.toFixed(1)} A > ${p.currentMaxA} A` });
     }
 
     // Stall: commanded motion, stall-level current, and the position stays within a small band for stallMs.
@@ -128,7 +129,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
       st.stallRef = inp.estimate;
     } else if (now - st.stallSince >= p.stallMs) {
       st.stallSince = undefined;
-      trips.push({ code: "MOTOR_STALL", msg: `no movement at ${inp.estimate.toFixed(1)} deg while driving ${inp.cmdVel.toFixed(1)} deg/s` });
+      trips = addTrip(trips, { code: "MOTOR_STALL", msg: `no movement at ${inp.estimate.toFixed(1)} deg while driving ${inp.cmdVel.toFixed(1)} deg/s` });
     }
 
     // Time head-down since the table was last near upright.
@@ -138,7 +139,7 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
     } else if (inp.estimate > 0) st.invertedMs += dt;
     if (st.invertedMs > p.maxInvertedS * 1000 && !st.invertedTripped) {
       st.invertedTripped = true;
-      trips.push({ code: "MAX_TIME_INVERTED", msg: `head-down for ${Math.round(st.invertedMs / 1000)} s` });
+      trips = addTrip(trips, { code: "MAX_TIME_INVERTED", msg: `head-down for ${Math.round(st.invertedMs / 1000)} s` });
     }
   }
   st.lock = inp.lock;
@@ -150,10 +151,16 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
     } else st.overforceSince ??= now;
     if (st.overforceSince !== undefined && now - st.overforceSince >= OVERFORCE_MS && !st.overforceTripped) {
       st.overforceTripped = true;
-      trips.push({ code: "OVERFORCE", msg: `load cell ${inp.loadCell.toFixed(0)} N > ${p.forceTripN} N` });
+      trips = addTrip(trips, { code: "OVERFORCE", msg: `load cell ${inp.loadCell.toFixed(0)} N > ${p.forceTripN} N` });
     }
   }
-  return { state: st, trips: trips.length > 0 ? trips : NO_TRIPS };
+  return { state: st, trips: trips ?? NO_TRIPS };
+}
+
+function addTrip(trips: Trip[] | undefined, t: Trip): Trip[] {
+  if (trips === undefined) return [t];
+  trips.push(t);
+  return trips;
 }
 
 const OVERFORCE_MS = 100;
