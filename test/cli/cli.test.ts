@@ -162,6 +162,9 @@ describe("full sessions on the embedded simulator, output piped", () => {
     expect(plain.err).toMatch(/running \| step 1 ramp to 20°/);
     expect(plain.err).toMatch(/running \| step 2 hold 90 s/);
     expect(plain.err).toMatch(/returning \| rest/);
+    // the rest near horizontal reads as 0.0°, never as a negative zero
+    expect(plain.err).toMatch(/returning \| (rest|toPause) \| tilt 0\.0°/);
+    expect(plain.err).not.toMatch(/-0\.0°|-0 N/);
     expect(lines.at(-1)).toMatch(/session completed: beginner, \d+:\d\d, max 20\.\d°, max speed 4\.\d°\/s$/);
   });
 

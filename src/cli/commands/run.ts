@@ -15,6 +15,7 @@ import { resolveProgram } from "./programs.js";
 
 import { EXIT as CODES, EXIT_CODE_HELP } from "../exit-codes.js";
 import { createFrontEnd } from "../live/front-end.js";
+import { deg, newtons } from "../live/format.js";
 
 /** Session outcome -> exit code; the codes themselves are documented in src/cli/exit-codes.ts. */
 export const EXIT = { completed: CODES.ok, aborted: CODES.notCompleted, usage: CODES.usage, fault: CODES.device, refused: CODES.refused } as const;
@@ -94,8 +95,8 @@ function describe(s: SessionSnapshot): string {
   if (s.step) parts.push(`step ${s.step.index} ${s.step.label}`);
   if (s.cycle) parts.push(`cycle ${s.cycle.k}/${s.cycle.n}`);
   if (s.phase === "returning") parts.push(s.state.replace(/^returning\./, ""));
-  if (s.tilt !== undefined) parts.push(`tilt ${s.tilt.toFixed(1)}°`);
-  if (s.force !== undefined && (s.limits?.axes.traction ?? false)) parts.push(`force ${s.force.toFixed(0)} N`);
+  if (s.tilt !== undefined) parts.push(`tilt ${deg(s.tilt)}`);
+  if (s.force !== undefined && (s.limits?.axes.traction ?? false)) parts.push(`force ${newtons(s.force)}`);
   if (s.remainingS !== undefined) parts.push(`about ${fmtS(s.remainingS)} left`);
   if (s.link.status !== "up") parts.push(`link ${s.link.status}`);
   return parts.join(" | ");
@@ -195,7 +196,7 @@ export async function runCommand(programRef: string | undefined, opts: RunOption
     const s = summary;
     say(
       `session ${s.outcome}${s.reason && s.outcome !== "completed" ? ` (${s.reason})` : ""}: ${s.program}, ${fmtS(s.durationS)}, ` +
-        `max ${s.maxAngle.toFixed(1)}°, max speed ${s.maxSpeed.toFixed(1)}°/s${s.maxForce > 0 ? `, max force ${s.maxForce.toFixed(0)} N` : ""}` +
+        `max ${deg(s.maxAngle)}, max speed ${s.maxSpeed.toFixed(1)}°/s${s.maxForce > 0 ? `, max force ${newtons(s.maxForce)}` : ""}` +
         `${s.discomfort ? ", discomfort reported" : ""}`,
     );
   }
