@@ -7,7 +7,7 @@
 // FLEET_BRIDGE_NODE_ARGS / FLEET_SIMS_NODE_ARGS (e.g. "--cpu-prof") pass node flags to the two children.
 // FLEET_BRIDGE_STDOUT=file keeps the bridge's stdout (where V8 writes `--trace-gc` lines) in that file.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -177,9 +177,10 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     });
     // FLEET_BRIDGE_NODE_ARGS (e.g. "--cpu-prof") profiles the bridge process.
     const nodeArgs = (process.env.FLEET_BRIDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    bridge = spawn(process.execPath, [...nodeArgs, join(ROOT, "bin/invert.js"), "bridge", "--config", cfg], {
-      stdio: ["ignore", process.env.FLEET_BRIDGE_STDOUT ? openSync(process.env.FLEET_BRIDGE_STDOUT, "w") : "ignore", "pipe"],
-    });
+    const bridgeOut = process.env.FLEET_BRIDGE_STDOUT ? openSync(process.env.FLEET_BRIDGE_STDOUT, "w") : "ignore";
+    bridge = spawn(process.execPath, [...nodeArgs, join(ROOT, "bin/invert.js"), "bridge", "--config", cfg], { stdio: ["ignore", bridgeOut, "pipe"] });
+    // The child has its own copy of the descriptor; the parent's would leak once per run.
+    if (typeof bridgeOut === "number") closeSync(bridgeOut);
     bridgeLog = "";
     bridge.stderr?.setEncoding("utf8");
     bridge.stderr?.on("data", (s: string) => {

@@ -15,7 +15,7 @@ import { resolveProgram } from "./programs.js";
 
 import { EXIT as CODES, EXIT_CODE_HELP } from "../exit-codes.js";
 import { createFrontEnd } from "../live/front-end.js";
-import { deg, newtons } from "../live/format.js";
+import { clock, deg, newtons, timeOfDay } from "../live/format.js";
 
 /** Session outcome -> exit code; the codes themselves are documented in src/cli/exit-codes.ts. */
 export const EXIT = { completed: CODES.ok, aborted: CODES.notCompleted, usage: CODES.usage, fault: CODES.device, refused: CODES.refused } as const;
@@ -81,15 +81,6 @@ function parseSpeed(v: string | number | undefined): number | undefined {
   return n;
 }
 
-function clockTime(d: Date): string {
-  return d.toISOString().slice(11, 19);
-}
-
-function fmtS(s: number): string {
-  const t = Math.max(0, Math.round(s));
-  return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, "0")}`;
-}
-
 function describe(s: SessionSnapshot): string {
   const parts: string[] = [s.phase];
   if (s.step) parts.push(`step ${s.step.index} ${s.step.label}`);
@@ -97,7 +88,7 @@ function describe(s: SessionSnapshot): string {
   if (s.phase === "returning") parts.push(s.state.replace(/^returning\./, ""));
   if (s.tilt !== undefined) parts.push(`tilt ${deg(s.tilt)}`);
   if (s.force !== undefined && (s.limits?.axes.traction ?? false)) parts.push(`force ${newtons(s.force)}`);
-  if (s.remainingS !== undefined) parts.push(`about ${fmtS(s.remainingS)} left`);
+  if (s.remainingS !== undefined) parts.push(`about ${clock(s.remainingS)} left`);
   if (s.link.status !== "up") parts.push(`link ${s.link.status}`);
   return parts.join(" | ");
 }
@@ -137,7 +128,7 @@ export async function runCommand(programRef: string | undefined, opts: RunOption
   // With --json the progress lines still go to stderr; stdout carries only the summary object.
   const plain = ext.plainProgress !== false;
   const say = (line: string): void => {
-    if (plain) io.err(`[${clockTime(now())}] ${line}\n`);
+    if (plain) io.err(`[${timeOfDay(now())}] ${line}\n`);
   };
   say(`connecting to ${redactDeviceUri(uri)}${speed && speed !== 1 ? ` (simulator at ${speed}x)` : ""}`);
   let conn: DeviceConnection;
@@ -195,7 +186,7 @@ export async function runCommand(programRef: string | undefined, opts: RunOption
   } else if (plain) {
     const s = summary;
     say(
-      `session ${s.outcome}${s.reason && s.outcome !== "completed" ? ` (${s.reason})` : ""}: ${s.program}, ${fmtS(s.durationS)}, ` +
+      `session ${s.outcome}${s.reason && s.outcome !== "completed" ? ` (${s.reason})` : ""}: ${s.program}, ${clock(s.durationS)}, ` +
         `max ${deg(s.maxAngle)}, max speed ${s.maxSpeed.toFixed(1)}°/s${s.maxForce > 0 ? `, max force ${newtons(s.maxForce)}` : ""}` +
         `${s.discomfort ? ", discomfort reported" : ""}`,
     );
