@@ -17,6 +17,7 @@ import { startAedes } from "../test/helpers/aedes.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { toolPath } from "../test/helpers/real-io.js";
 import { Observer } from "../test/bridge/helpers.js";
+import { formatMachineSpeed, measureMachineSpeed, type MachineSpeed } from "./machine-speed.js";
 
 export interface FleetOptions {
   devices: number;
@@ -55,6 +56,8 @@ export interface FleetResult {
   clientCpuPct: number;
   /** The machine's 1-minute load average at the end of the window (other work on the machine shows here). */
   loadAvg1m: number;
+  /** Measured before anything starts: places the machine among others when comparing figures. */
+  machine: MachineSpeed;
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -92,6 +95,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): 
 export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const n = o.devices;
+  const machine = measureMachineSpeed();
   const want = o.broker ?? "auto";
   const useMosq = want === "mosquitto" || (want === "auto" && toolPath("mosquitto") !== undefined);
   const broker = useMosq
@@ -279,6 +283,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       simsCpuPct: round(simCpu, 1),
       clientCpuPct: round(((c1.user + c1.system) / 1e6 / wallS) * 100, 1),
       loadAvg1m: round(load),
+      machine,
     };
   } finally {
     if (process.env.FLEET_DEBUG) writeFileSync(join(tmpdir(), "fleet-bridge.log"), bridgeLogText());
@@ -301,6 +306,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
 function printHuman(r: FleetResult): void {
   const lines = [
     `fleet: ${r.devices} devices on ${r.broker}, ${r.seconds} s window (load average ${r.loadAvg1m} at its end)`,
+    `  machine (idle, before the run): ${formatMachineSpeed(r.machine)}`,
     `  request round trip (pause/resume via bridge): p50 ${r.rttMs.p50} ms, p99 ${r.rttMs.p99} ms, max ${r.rttMs.max} ms (${r.requests} requests, ${r.requestErrors} errors)`,
     `  start round trip (until the session is under way): p50 ${r.startRttMs.p50} ms, p99 ${r.startRttMs.p99} ms; ${r.sessions} sessions running, ${r.startRefused} refused, ${r.watchdogCleared} cleared a latched WATCHDOG first`,
     `  telemetry: ${r.telemetryPerS} msg/s (${r.telemetryPerDevicePerS} per device), retained state: ${r.statePerS} msg/s`,

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { runCodecBench, type CodecBenchResult } from "./codec.js";
 import { runFleetBench, type FleetResult } from "./fleet.js";
+import { formatMachineSpeed, measureMachineSpeed, type MachineSpeed } from "./machine-speed.js";
 import { runMemoryBench, type MemoryBenchResult } from "./memory.js";
 import { runMqttBench, type MqttBenchResult } from "./mqtt.js";
 import { runReactionBench, type ReactionResult } from "./reaction.js";
@@ -20,7 +21,7 @@ export interface BenchReport {
   reaction?: ReactionResult | { error: string };
   memory?: MemoryBenchResult | { error: string };
   fleet?: FleetResult | { error: string };
-  machine: { cpus: number; node: string; loadAvg1m: number };
+  machine: { cpus: number; node: string; loadAvg1m: number } & MachineSpeed;
 }
 
 const ALL = ["serial", "mqtt", "codec", "virtualTime", "reaction", "memory"] as const;
@@ -37,7 +38,8 @@ async function guarded<T>(fn: () => Promise<T> | T): Promise<T | { error: string
 export async function runAll(opts: { only?: readonly Name[]; fleet?: boolean; commands?: number; log?: (s: string) => void }): Promise<BenchReport> {
   const { cpus, loadavg } = await import("node:os");
   const want = new Set<Name>(opts.only ?? [...ALL, ...(opts.fleet ? (["fleet"] as const) : [])]);
-  const r: BenchReport = { machine: { cpus: cpus().length, node: process.version, loadAvg1m: Math.round(loadavg()[0] * 100) / 100 } };
+  const loadAvg1m = Math.round(loadavg()[0] * 100) / 100;
+  const r: BenchReport = { machine: { cpus: cpus().length, node: process.version, loadAvg1m, ...measureMachineSpeed() } };
   const step = async <K extends Name>(k: K, fn: () => Promise<unknown> | unknown): Promise<void> => {
     if (!want.has(k)) return;
     opts.log?.(`running ${k} ...`);
@@ -110,7 +112,7 @@ export function formatTable(r: BenchReport): string {
     widths.map((w) => "-".repeat(w)).join("  "),
     ...rows.slice(1).map(line),
     "",
-    `machine: ${r.machine.cpus} CPUs, node ${r.machine.node}, load average ${r.machine.loadAvg1m} at start`,
+    `machine: ${r.machine.cpus} CPUs, node ${r.machine.node}, load average ${r.machine.loadAvg1m} at start; ${formatMachineSpeed(r.machine)}`,
   ].join("\n");
 }
 
