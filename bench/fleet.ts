@@ -17,6 +17,7 @@ import { startAedes } from "../test/helpers/aedes.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { toolPath } from "../test/helpers/real-io.js";
 import { Observer } from "../test/bridge/helpers.js";
+import { FLEET_TARGET, formatVerdict, judgeFleet, type FleetVerdict } from "./fleet-target.js";
 import { formatMachineSpeed, measureMachineSpeed, type MachineSpeed } from "./machine-speed.js";
 
 export interface FleetOptions {
@@ -58,6 +59,8 @@ export interface FleetResult {
   loadAvg1m: number;
   /** Measured before anything starts: places the machine among others when comparing figures. */
   machine: MachineSpeed;
+  /** Judged against 1,000 devices at 10 Hz with request p99 under 50 ms. */
+  target: FleetVerdict;
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -261,7 +264,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const brokerCpu = m0 && m1 ? ((m1.cpuS - m0.cpuS) / wallS) * 100 : null;
     const simCpu = s0 && s1 ? ((s1.cpuS - s0.cpuS) / wallS) * 100 : NaN;
     const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-    return {
+    const result: Omit<FleetResult, "target"> = {
       devices: n,
       broker: useMosq ? "mosquitto" : "aedes",
       seconds: round(wallS, 1),
@@ -285,6 +288,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       loadAvg1m: round(load),
       machine,
     };
+    return { ...result, target: judgeFleet(result) };
   } finally {
     if (process.env.FLEET_DEBUG) writeFileSync(join(tmpdir(), "fleet-bridge.log"), bridgeLogText());
     if (bridge && bridge.exitCode === null) {
@@ -303,6 +307,8 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
   }
 }
 
+const FLEET_TARGET_TEXT = `${FLEET_TARGET.devices.toLocaleString("en-US")} devices at 10 Hz, request p99 < ${FLEET_TARGET.p99Ms} ms`;
+
 function printHuman(r: FleetResult): void {
   const lines = [
     `fleet: ${r.devices} devices on ${r.broker}, ${r.seconds} s window (load average ${r.loadAvg1m} at its end)`,
@@ -312,6 +318,7 @@ function printHuman(r: FleetResult): void {
     `  telemetry: ${r.telemetryPerS} msg/s (${r.telemetryPerDevicePerS} per device), retained state: ${r.statePerS} msg/s`,
     `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS; broker ${r.brokerCpuPct ?? "n/a"}% CPU; simulators ${r.simsCpuPct}% CPU; bench client ${r.clientCpuPct}% CPU`,
     `  per device: bridge ${r.cpuPctPerDevice.bridge}% CPU, ${r.memMbPerDevice.bridge} MB; broker ${r.cpuPctPerDevice.broker ?? "n/a"}% CPU; simulators ${r.cpuPctPerDevice.sims}% CPU, ${r.memMbPerDevice.sims} MB`,
+    `  target (${FLEET_TARGET_TEXT}): ${formatVerdict(r.target, r.devices)}`,
   ];
   process.stdout.write(lines.join("\n") + "\n");
 }

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { runCodecBench, type CodecBenchResult } from "./codec.js";
 import { runFleetBench, type FleetResult } from "./fleet.js";
+import { FLEET_TARGET } from "./fleet-target.js";
 import { formatMachineSpeed, measureMachineSpeed, type MachineSpeed } from "./machine-speed.js";
 import { runMemoryBench, type MemoryBenchResult } from "./memory.js";
 import { runMqttBench, type MqttBenchResult } from "./mqtt.js";
@@ -103,7 +104,15 @@ export function formatTable(r: BenchReport): string {
   if (r.fleet) {
     const f = r.fleet;
     if ("error" in f) err("fleet", f);
-    else rows.push([`fleet (${f.devices} devices, ${f.broker})`, `request p50 ${f.rttMs.p50} ms, p99 ${f.rttMs.p99} ms`, "", "", "-"]);
+    else {
+      rows.push([
+        `fleet (${f.devices} devices, ${f.broker})`,
+        `request p50 ${f.rttMs.p50} ms, p99 ${f.rttMs.p99} ms; ${f.telemetryPerDevicePerS} samples/s per device`,
+        `p99 < ${FLEET_TARGET.p99Ms} ms at 10 Hz (target for ${FLEET_TARGET.devices} devices)`,
+        "",
+        ok(f.target.atTargetScale ? f.target.pass : undefined),
+      ]);
+    }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
