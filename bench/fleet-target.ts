@@ -1,5 +1,5 @@
 // The fleet target from the bridge's requirements: 1,000 devices at 10 Hz telemetry, request round trip
-// p99 under 50 ms. A run at another device count is judged on the same two figures, and says so.
+// p99 under 50 ms. A run at another device count is judged on the same figures, and says so.
 
 export const FLEET_TARGET = {
   devices: 1000,
@@ -9,7 +9,7 @@ export const FLEET_TARGET = {
 } as const;
 
 export interface FleetVerdict {
-  /** Both figures within the target at this device count. */
+  /** Round trip, telemetry rate and errors all within the target at this device count. */
   pass: boolean;
   /** The run is at the device count the target names; a pass at fewer devices says nothing about it. */
   atTargetScale: boolean;
