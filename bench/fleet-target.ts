@@ -8,6 +8,9 @@ export const FLEET_TARGET = {
   minTelemetryPerDevicePerS: 9.5,
 } as const;
 
+/** The target in words, for report lines. */
+export const FLEET_TARGET_TEXT = `${FLEET_TARGET.devices.toLocaleString("en-US")} devices at 10 Hz, request p99 < ${FLEET_TARGET.p99Ms} ms`;
+
 export interface FleetVerdict {
   /** Round trip, telemetry rate and errors all within the target at this device count. */
   pass: boolean;

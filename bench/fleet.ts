@@ -17,7 +17,7 @@ import { startAedes } from "../test/helpers/aedes.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { toolPath } from "../test/helpers/real-io.js";
 import { Observer } from "../test/bridge/helpers.js";
-import { FLEET_TARGET, formatVerdict, judgeFleet, type FleetVerdict } from "./fleet-target.js";
+import { FLEET_TARGET_TEXT, formatVerdict, judgeFleet, type FleetVerdict } from "./fleet-target.js";
 import { formatMachineSpeed, measureMachineSpeed, type MachineSpeed } from "./machine-speed.js";
 
 export interface FleetOptions {
@@ -306,8 +306,6 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const FLEET_TARGET_TEXT = `${FLEET_TARGET.devices.toLocaleString("en-US")} devices at 10 Hz, request p99 < ${FLEET_TARGET.p99Ms} ms`;
 
 function printHuman(r: FleetResult): void {
   const lines = [

@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { runCodecBench, type CodecBenchResult } from "./codec.js";
 import { runFleetBench, type FleetResult } from "./fleet.js";
-import { FLEET_TARGET } from "./fleet-target.js";
+import { FLEET_TARGET_TEXT } from "./fleet-target.js";
 import { formatMachineSpeed, measureMachineSpeed, type MachineSpeed } from "./machine-speed.js";
 import { runMemoryBench, type MemoryBenchResult } from "./memory.js";
 import { runMqttBench, type MqttBenchResult } from "./mqtt.js";
@@ -39,8 +39,8 @@ async function guarded<T>(fn: () => Promise<T> | T): Promise<T | { error: string
 export async function runAll(opts: { only?: readonly Name[]; fleet?: boolean; commands?: number; log?: (s: string) => void }): Promise<BenchReport> {
   const { cpus, loadavg } = await import("node:os");
   const want = new Set<Name>(opts.only ?? [...ALL, ...(opts.fleet ? (["fleet"] as const) : [])]);
-  const loadAvg1m = Math.round(loadavg()[0] * 100) / 100;
-  const r: BenchReport = { machine: { cpus: cpus().length, node: process.version, loadAvg1m, ...measureMachineSpeed() } };
+  // The load average is read before the measurement, which would otherwise raise it.
+  const r: BenchReport = { machine: { cpus: cpus().length, node: process.version, loadAvg1m: Math.round(loadavg()[0] * 100) / 100, ...measureMachineSpeed() } };
   const step = async <K extends Name>(k: K, fn: () => Promise<unknown> | unknown): Promise<void> => {
     if (!want.has(k)) return;
     opts.log?.(`running ${k} ...`);
@@ -108,7 +108,7 @@ export function formatTable(r: BenchReport): string {
       rows.push([
         `fleet (${f.devices} devices, ${f.broker})`,
         `request p50 ${f.rttMs.p50} ms, p99 ${f.rttMs.p99} ms; ${f.telemetryPerDevicePerS} samples/s per device`,
-        `p99 < ${FLEET_TARGET.p99Ms} ms at 10 Hz (target for ${FLEET_TARGET.devices} devices)`,
+        `target: ${FLEET_TARGET_TEXT}`,
         "",
         ok(f.target.atTargetScale ? f.target.pass : undefined),
       ]);
