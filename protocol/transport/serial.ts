@@ -1,7 +1,9 @@
 // A BytePort over a real serial device (USB-UART, or a pseudo-terminal in tests), using serialport.
 // Framing is not done here: FramedStreamTransport's LineSplitter bounds every line, which serialport's
 // ReadlineParser does not.
-import { SerialPort, type SerialPortMock } from "serialport";
+import { SerialPortStream } from "@serialport/stream";
+import type { SerialPortMock } from "serialport";
+import { SerialBinding } from "./serial-binding.js";
 import type { Role } from "./types.js";
 import type { BytePort } from "./types.js";
 import { FramedStreamTransport } from "./framed-stream.js";
@@ -60,7 +62,7 @@ export function openSerialPort(path: string, opts: SerialOptions = {}): Promise<
   }
   const maxQueued = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED;
   return new Promise((resolve, reject) => {
-    const sp = new SerialPort({ path, baudRate, autoOpen: false });
+    const sp = new SerialPortStream({ binding: SerialBinding, path, baudRate, autoOpen: false });
     sp.open((err) => {
       if (err) {
         reject(serialError(path, "cannot open: ", err));
@@ -72,7 +74,7 @@ export function openSerialPort(path: string, opts: SerialOptions = {}): Promise<
 }
 
 /** A BytePort over an open serialport stream (the mock binding's in unit tests). */
-export function wrapSerialStream(sp: SerialPort | SerialPortMock, path: string, maxQueued = DEFAULT_MAX_QUEUED): SerialBytePort {
+export function wrapSerialStream(sp: SerialPortStream<typeof SerialBinding> | SerialPortMock, path: string, maxQueued = DEFAULT_MAX_QUEUED): SerialBytePort {
   let dataCb: (chunk: Uint8Array) => void = () => {};
   const closeCbs: ((e?: Error) => void)[] = [];
   let closed = false;

@@ -83,6 +83,19 @@ describeIfTool(["socat"], "serial transport over socat ptys", () => {
     expect(port.droppedWrites).toBe(1);
   });
 
+  it("reports a device that hangs up on an idle link, without spinning on end of file", async () => {
+    // No traffic: the pending read is parked on the poller, which wakes to a tty that reads zero bytes.
+    pair = await openPtyPair();
+    const port = await openSerialPort(pair.a);
+    cleanups.push(() => port.close());
+    let closedWith: Error | undefined | null = null;
+    port.onClose((e) => (closedWith = e));
+    pair.process.kill("SIGKILL");
+    await waitFor(() => closedWith !== null, 5000, "close after an idle hangup");
+    expect(closedWith).toBeInstanceOf(Error);
+    expect(String(closedWith)).toMatch(/hung up|bad file descriptor|input\/output error/i);
+  });
+
   it("writes beyond maxQueuedBytes waiting behind the port are dropped, not buffered", async () => {
     pair = await openPtyPair();
     const port = await openSerialPort(pair.a, { maxQueuedBytes: 16 * 1024 });
