@@ -277,6 +277,16 @@ export class DeviceLink {
     return id;
   }
 
+  /**
+   * Sends a command once, untracked: no retry, its ack ignored. For a last word on a link believed
+   * lost, where retries would be frames that feed the device's watchdog.
+   */
+  sendOnce(body: CommandBody): string {
+    const id = `${this.idPrefix}-${this.nextId++}`;
+    if (this.statusV !== "closed") this.transmit({ ...body, id } as unknown as Cmd);
+    return id;
+  }
+
   /** Resolves with the first ack (accepted, done, rejected, busy, ...); rejects when none comes. */
   command(body: CommandBody): Promise<AckMsg> {
     return this.send(body).accepted;
@@ -419,7 +429,23 @@ export class DeviceLink {
     if (since === undefined) return;
     if (this.clock.now() - since > this.lostAfterMs) {
       this.q.losses++;
+      // Go silent toward a device we cannot see. When only its direction failed, our heartbeats and
+      // retries would still reach it and keep its watchdog fed: it would hold the user where they are
+      // while we report it returning on its own. Heartbeats restart with the next handshake.
+      this.clock.clearInterval(this.hbTimer);
+      this.hbTimer = undefined;
       this.setStatus("lost", `no telemetry for ${Math.round(this.clock.now() - since)} ms`);
+      this.abandonUnacked("link lost");
+    }
+  }
+
+  private abandonUnacked(reason: string): void {
+    for (const [id, p] of [...this.pending]) {
+      if (p.acked) continue;
+      this.clock.clearTimeout(p.timer);
+      this.pending.delete(id);
+      this.q.failed++;
+      p.cbs.onNoAck?.(new LinkError(`${p.msg.type} ${id}: ${reason}`, "no-ack"));
     }
   }
 

@@ -9,6 +9,7 @@ import type { CommandBody, CommandCallbacks, LinkError } from "../link/device-li
 /** What the machine needs from a device link (DeviceLink implements it). */
 export interface SessionLink {
   sendCommand(body: CommandBody, cbs?: CommandCallbacks): string;
+  sendOnce(body: CommandBody): string;
   startHandshake(cb: (err: LinkError | undefined, caps?: CapsMsg) => void): void;
   onTelemetry(cb: (t: TelemetryMsg) => void): () => void;
 }

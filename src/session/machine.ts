@@ -571,7 +571,12 @@ export const sessionMachine = setup({
           },
         },
         linkLost: {
-          entry: { type: "note", params: { kind: "link", code: "LINK_LOST", message: "link lost: device returning on its own (watchdog)" } },
+          entry: [
+            { type: "note", params: { kind: "link", code: "LINK_LOST", message: "link lost: device returning on its own (watchdog)" } },
+            // The link has gone silent, so the watchdog will fire; but when only the device's direction
+            // failed, this reaches it a watchdog period sooner.
+            ({ context }) => void context.link.sendOnce({ type: "return" }),
+          ],
           after: {
             linkGiveUp: {
               target: "#session.fault",

@@ -94,6 +94,7 @@ describe("DeviceLink commands", () => {
   it("fails after 1 + 3 attempts with no ack", () => {
     const s = setup();
     handshake(s);
+    s.dev.startTelemetry();
     s.dev.ignore = (m) => m.type === "stop";
     let err: LinkError | undefined;
     s.link.sendCommand({ type: "stop" }, { onNoAck: (e) => (err = e) });
@@ -181,6 +182,36 @@ describe("DeviceLink loss and reboot", () => {
     const restored = s.events.find((e) => e.type === "restored");
     expect(restored).toMatchObject({ type: "restored", rebooted: false });
     expect(s.link.quality().losses).toBe(1);
+  });
+
+  it("goes silent toward a device it cannot hear, so the device's watchdog fires, and speaks again after a handshake", () => {
+    const s = setup({ ackTimeoutMs: 300, retries: 5 });
+    handshake(s);
+    s.dev.startTelemetry();
+    s.clock.advance(500);
+    // Only the device's direction fails: everything the companion sends still arrives.
+    s.dev.stopTelemetry();
+    s.dev.ignore = (m) => m.type !== "hb" && m.type !== "hello";
+    s.clock.advance(900);
+    let failed: LinkError | undefined;
+    s.link.sendCommand({ type: "move", axis: "tilt", target: 10, speed: 2 }, { onNoAck: (e) => (failed = e) });
+    s.clock.advance(400);
+    expect(s.link.status).toBe("lost");
+    const heard = s.dev.received.length;
+    // Neither heartbeats nor the retries of the unanswered command reach it once the link is lost, for
+    // longer than its watchdog period.
+    s.clock.advance(5 * s.link.caps!.watchdogMs);
+    expect(s.dev.received.length).toBe(heard);
+    expect(s.dev.of("move")).toHaveLength(1);
+    expect(failed?.message).toMatch(/link lost/);
+    // Heard again: a handshake first, then heartbeats resume.
+    s.dev.ignore = () => false;
+    s.dev.startTelemetry();
+    s.clock.advance(500);
+    expect(s.link.status).toBe("up");
+    const hb = s.dev.of("hb").length;
+    s.clock.advance(1000);
+    expect(s.dev.of("hb").length - hb).toBe(5);
   });
 
   it("detects a reboot by the new boot id", () => {

@@ -24,7 +24,7 @@ const program = parseProgram({
 });
 
 // The traversal never starts invoked actors; the link is only there to satisfy the input.
-const link: SessionLink = { sendCommand: () => "x", startHandshake: () => {}, onTelemetry: () => () => {} };
+const link: SessionLink = { sendCommand: () => "x", sendOnce: () => "x", startHandshake: () => {}, onTelemetry: () => () => {} };
 const clock = { now: () => 0, setTimeout: () => ({ id: 0 }), clearTimeout: () => {}, setInterval: () => ({ id: 0 }), clearInterval: () => {} };
 const input = { link, clock, program, actions: compileProgram(program), autoStart: true };
 

@@ -16,7 +16,7 @@ import { COVER_PROGRAM } from "./interrupt-matrix.js";
 
 type Snap = SnapshotFrom<typeof sessionMachine>;
 
-const link: SessionLink = { sendCommand: () => "x", startHandshake: () => {}, onTelemetry: () => () => {} };
+const link: SessionLink = { sendCommand: () => "x", sendOnce: () => "x", startHandshake: () => {}, onTelemetry: () => () => {} };
 const clock = { now: () => 0, setTimeout: () => ({ id: 0 }), clearTimeout: () => {}, setInterval: () => ({ id: 0 }), clearInterval: () => {} };
 const caps: CapsMsg = {
   v: 1, seq: 0, type: "caps", model: "m", serial: "s", fw: "1", proto: 1, watchdogMs: 1000, tlmHz: 10,
