@@ -22,7 +22,7 @@ const TiltConfig = z
     approachSpeed: pos.max(90).default(1),
     /** The last degrees before upright run at approachSpeed. */
     approachZone: nonneg.max(90).default(10),
-    /** The return rests here (only when it started head-down) ... */
+    /** The return rests here (only when the user has been head-down since the table was last near upright) ... */
     restAngle: z.number().min(-180).max(180).default(0),
     restS: nonneg.default(60),
     /** ... and pauses here on the way up. */

@@ -16,7 +16,7 @@ import type { PlantCommand, PlantReadings } from "../physics/plant.js";
 import { IdCache } from "./id-cache.js";
 import type { Nvm } from "./nvm.js";
 import { guardLimits, stepBrake, stepSegment, type AxisSetpoint } from "./profile.js";
-import { approachCeiling, planReturn, type ReturnPhase, type ReturnStep } from "./return-plan.js";
+import { approachCeiling, planReturn, type ReturnParams, type ReturnPhase, type ReturnStep } from "./return-plan.js";
 import { decide, initialMonitorState, isCritical, monitor, type MonitorInputs, type MonitorParams, type MonitorState, type SafetyAction, type Trip } from "./safety.js";
 import { SensorTrust } from "./sensor-trust.js";
 import { checkForce, checkMove, hardSoftLimits, mergeLimits, type SoftLimits } from "./validate.js";
@@ -44,7 +44,8 @@ interface ActiveReturn {
   /** After the last step: when to check the table really is upright, and whether it was. */
   verifyAt?: number;
   verified: boolean;
-  startedHeadDown: boolean;
+  /** The user was head-down at some point since the table was last near upright: the rest is owed. */
+  wasHeadDown: boolean;
   restDone: boolean;
   /** `return` command ids waiting for their "done". */
   ids: string[];
@@ -97,6 +98,12 @@ export class Firmware {
   /** The position averaged at boot: with cmdPos, dead reckoning independent of both sensors. */
   private readonly bootPos: number;
   acted = 0;
+  /**
+   * Head-down (beyond the rest angle) since the table was last in the approach zone. A return that starts
+   * near horizontal may follow a minute head-down (the low end of a pump, the companion's own rest cut
+   * short): the rest is owed whenever the user has been inverted, not only when the return starts there.
+   */
+  private headDown = false;
 
   constructor(
     private readonly c: SimConfig,
@@ -124,6 +131,8 @@ export class Firmware {
     this.trust = new SensorTrust({ mismatchDeg: c.sensors.mismatchDeg, travelMin, travelMax, calibration: opts.nvm.incOffset }, diff / BOOT_SAMPLES);
     opts.nvm.incOffset = this.trust.calibration;
     this.sp = { p: this.estimate, v: 0 };
+    // After a reset the history is gone: away from upright, assume the user may have been inverted.
+    this.headDown = hasTilt(c) && this.estimate > c.tilt.upright + c.tilt.approachZone;
     // Hold whatever force the brake kept, but never more than the drive was applying when the power failed:
     // the rest of the reading is someone pulling, and the drive must not add to it. A reading within the
     // noise of zero is zero.
@@ -326,7 +335,12 @@ export class Firmware {
     const tiltAxis = hasTilt(this.c);
     this.estimate = tiltAxis ? this.trust.estimate(r, this.cmdPos, this.faults.has("SENSOR_MISMATCH")) : 0;
 
-    if (tiltAxis) this.trackPosition(r);
+    if (tiltAxis) {
+      this.trackPosition(r);
+      const t = this.c.tilt;
+      if (this.estimate > t.restAngle + t.tolerance) this.headDown = true;
+      else if (this.estimate <= t.upright + t.approachZone) this.headDown = false;
+    }
 
     const inputs = this.monInputs;
     inputs.encoder = r.encoder;
@@ -425,7 +439,7 @@ export class Firmware {
       steps: [],
       idx: 0,
       verified: false,
-      startedHeadDown: prev?.startedHeadDown ?? this.estimate > t.restAngle + t.tolerance,
+      wasHeadDown: prev?.wasHeadDown ?? this.headDown,
       restDone: prev?.restDone ?? false,
       ids: [...ids],
     };
@@ -509,10 +523,7 @@ export class Firmware {
       if (ret.retryAt !== undefined && now < ret.retryAt) return this.rest();
       ret.retryAt = undefined;
       this.sp = this.rest();
-      // Soft limits narrow the return too (PROTOCOL.md 9.1): a user's speedMax below returnSpeed binds it.
-      const vCap = Math.min(this.soft.speedMax, this.c.tilt.speedMax);
-      const speeds = { returnSpeed: Math.min(this.c.tilt.returnSpeed, vCap), reducedSpeed: Math.min(this.c.tilt.reducedSpeed, vCap), approachSpeed: Math.min(this.c.tilt.approachSpeed, vCap) };
-      ret.steps = planReturn(this.sp.p, { ...this.c.tilt, ...speeds, upright: this.inside(this.c.tilt.upright) }, { reduced: ret.reduced, rest: ret.startedHeadDown && !ret.restDone });
+      ret.steps = planReturn(this.sp.p, this.returnParams(), { reduced: ret.reduced, rest: ret.wasHeadDown && !ret.restDone });
       ret.idx = 0;
       ret.holdUntil = undefined;
       ret.verifyAt = undefined;
@@ -527,7 +538,7 @@ export class Firmware {
       if (now < ret.verifyAt || ret.verified) return this.rest();
       const target = this.inside(this.c.tilt.upright);
       if (Math.abs(this.sp.p - target) > this.c.tilt.tolerance) {
-        ret.steps = planReturn(this.sp.p, { ...this.c.tilt, upright: target }, { reduced: ret.reduced, rest: false });
+        ret.steps = planReturn(this.sp.p, this.returnParams(), { reduced: ret.reduced, rest: false });
         ret.idx = 0;
         ret.verifyAt = undefined;
         return this.rest();
@@ -610,6 +621,19 @@ export class Firmware {
     for (const id of ret.ids) this.ack(id, "done");
   }
 
+  private returnParams(): ReturnParams {
+    // Soft limits narrow the return too (PROTOCOL.md 9.1): a user's speedMax below returnSpeed binds it.
+    const t = this.c.tilt;
+    const vCap = Math.min(this.soft.speedMax, t.speedMax);
+    return {
+      ...t,
+      returnSpeed: Math.min(t.returnSpeed, vCap),
+      reducedSpeed: Math.min(t.reducedSpeed, vCap),
+      approachSpeed: Math.min(t.approachSpeed, vCap),
+      upright: this.inside(t.upright),
+    };
+  }
+
   private mostUpright(): number {
     return this.last ? this.trust.mostUpright(this.last, this.bootPos + this.cmdPos) : this.estimate;
   }
@@ -619,10 +643,8 @@ export class Firmware {
     if (!ret) return undefined;
     if (ret.stage !== "running") {
       // Braking and settling before the plan exists: name the phase that comes next.
-      const t = this.c.tilt;
       if (!hasTilt(this.c)) return "release";
-      if (this.estimate > t.restAngle + t.tolerance) return "descend";
-      return this.estimate > t.upright + t.approachZone + t.tolerance ? "rise" : "approach";
+      return planReturn(this.estimate, this.returnParams(), { reduced: ret.reduced, rest: ret.wasHeadDown && !ret.restDone })[0]?.phase ?? "approach";
     }
     return ret.steps[ret.idx]?.phase ?? (ret.verified || !hasTilt(this.c) ? "release" : "approach");
   }

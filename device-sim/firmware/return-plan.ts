@@ -1,5 +1,5 @@
 // The firmware's own return profile, planned from where the table is when the return starts:
-// descend to the rest angle and rest there (only when the return started head-down), rise to the pause
+// descend to the rest angle and rest there (only when the user has been head-down), rise to the pause
 // angle and pause, rise to the edge of the approach zone arriving at approach speed, then the final
 // approach to upright at no more than approachSpeed. Traction is released in parallel at returnRate.
 
@@ -32,7 +32,10 @@ export function planReturn(from: number, p: ReturnParams, opts: { reduced: boole
     steps.push({ phase: "descend", kind: "move", target: p.restAngle, vMax: speed, vEnd: 0 });
     at = p.restAngle;
   }
-  if (opts.rest && Math.abs(at - p.restAngle) <= tol && p.restS > 0) {
+  // Owed after any time head-down: at the rest angle, or where the table is when the return starts
+  // between the pause angle and the rest angle (a pump's low end): still near horizontal, and closer
+  // to upright than the rest angle, so never a move back toward head-down.
+  if (opts.rest && p.restS > 0 && at > p.pauseAngle + tol && at <= p.restAngle + tol) {
     steps.push({ phase: "rest", kind: "hold", ms: p.restS * 1000 });
   }
   if (at > p.pauseAngle + tol) {

@@ -125,6 +125,46 @@ describe("watchdog", () => {
     expect(b.inv.violations).toEqual([]);
   });
 
+  it("still rests when the link is lost near horizontal after time head-down (a pump's low end)", () => {
+    for (const low of [0, -5]) {
+      const r = rig();
+      connect(r);
+      moveTo(r, 40);
+      r.clock.advance(30_000);
+      moveTo(r, low);
+      const t0 = loseLink(r);
+      r.until(() => r.client.hasEvent("RETURN_DONE"), 400_000, "return");
+      const ret = r.inv.between(t0, r.clock.now());
+      expect(phases(ret)).toEqual(["rest", "rise", "pause", "rise", "approach"]);
+      // Where it was: never back toward head-down to reach the rest angle.
+      const rest = ret.filter((s) => s.ret === "rest");
+      // 60 s of hold, after the brake and settle that precede any plan.
+      expect((rest.at(-1)!.t - rest[0].t) / 1000).toBeGreaterThanOrEqual(60);
+      expect((rest.at(-1)!.t - rest[0].t) / 1000).toBeLessThanOrEqual(61.5);
+      for (const s of rest) expect(Math.abs(s.tilt - low)).toBeLessThanOrEqual(0.1);
+      expect(Math.max(...ret.map((s) => s.tilt))).toBeLessThanOrEqual(low + 0.1);
+      expect(r.inv.violations).toEqual([]);
+    }
+  });
+
+  it("owes no rest to a user who was never head-down, and none after coming back upright", () => {
+    const a = rig();
+    connect(a);
+    moveTo(a, 0);
+    const t0 = loseLink(a);
+    a.until(() => a.client.hasEvent("RETURN_DONE"), 200_000, "return");
+    expect(phases(a.inv.between(t0, a.clock.now()))).toEqual(["rise", "pause", "rise", "approach"]);
+
+    const b = rig();
+    connect(b);
+    moveTo(b, 40);
+    moveTo(b, -79);
+    moveTo(b, 0);
+    const t1 = loseLink(b);
+    b.until(() => b.client.hasEvent("RETURN_DONE"), 200_000, "return");
+    expect(phases(b.inv.between(t1, b.clock.now()))).toEqual(["rise", "pause", "rise", "approach"]);
+  });
+
   it("does nothing but report when the link drops while idle upright", () => {
     const r = rig();
     connect(r);
