@@ -45,6 +45,28 @@ export interface MqttTransportOptions {
  */
 export const mqttLog: ((...args: unknown[]) => void) | undefined = /mqtt|(^|[\s,])\*/.test(process.env.DEBUG ?? "") ? undefined : () => undefined;
 
+/**
+ * mqtt.js keeps every unacknowledged QoS 1 publish in its outgoing store and sends it again once the client
+ * reconnects, even on a clean session (unless the reconnect brings a new store). A command sent again after
+ * an outage reaches the device when it no longer means what it meant (a `move` after the watchdog returned
+ * the user, say), so on a lost connection the unacknowledged publishes `drop` selects are forgotten; their
+ * callbacks get an error.
+ */
+export function forgetUnackedOnClose(client: MqttClient, drop: (topic: string) => boolean = () => true): void {
+  client.on("close", () => {
+    for (const [id, pending] of Object.entries(client.outgoing)) {
+      if (pending.cmd !== "publish") continue;
+      const messageId = Number(id);
+      let topic: string | undefined;
+      // The built-in store answers synchronously; a store that does not is left alone.
+      client.outgoingStore.get({ messageId }, (err, packet) => {
+        if (!err && packet?.cmd === "publish") topic = packet.topic;
+      });
+      if (topic !== undefined && drop(topic)) client.removeOutgoingMessage(messageId);
+    }
+  });
+}
+
 export type LinkState = "connected" | "disconnected";
 
 /**
@@ -142,6 +164,9 @@ export class MqttTransport implements MessageTransport {
       copts.will = { topic: topic(opts.deviceId, "status", root), payload: Buffer.from(OFFLINE), qos: 1, retain: true };
     }
     const client = mqtt.connect(opts.url, copts);
+    // send() drops commands while the broker is away; this covers the ones in flight when it went (the
+    // reconnect below starts mqtt.js on a fresh store anyway, but its callbacks would never be called).
+    if (opts.role === "companion") forgetUnackedOnClose(client);
     const t = new MqttTransport(client, opts);
     const timeoutMs = (opts.connectTimeoutMs ?? 10_000) + 1000;
     return new Promise((resolve, reject) => {

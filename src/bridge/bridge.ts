@@ -9,8 +9,9 @@ import type { BridgeConfig, ResolvedDevice } from "./config.js";
 import type { BridgeDevice, DeviceState } from "./device.js";
 import { discoveryMessages, discoveryRemovals } from "./discovery.js";
 import { connectMqtt, redact } from "./mqtt-client.js";
+import { forgetUnackedOnClose } from "../../protocol/transport/mqtt.js";
 import { claimBefore, OwnerMap, parseBridgeInfo, type BridgeInfo } from "./ownership.js";
-import { decodePayload, TransactionCache, validateAction, type Response } from "./requests.js";
+import { decodePayload, MAX_REQUEST_BYTES, SAFETY_ACTIONS, TransactionCache, validateAction, type Decoded, type Response } from "./requests.js";
 import { CommandVerifier, type WallClock } from "./signing.js";
 import { StatePublisher } from "./state-publisher.js";
 import { BridgeTopics, isRequestAction, REQUEST_ACTIONS, SIGNED_ACTIONS, type RequestAction } from "./topics.js";
@@ -51,8 +52,13 @@ interface Served {
 }
 
 const QOS1 = { qos: 1 as const };
-/** How long a restarted bridge waits for other bridges' claims before removing a dropped device's topics. */
-const REMOVAL_GRACE_MS = 2000;
+/**
+ * How long a bridge waits for other bridges' claims (retained, a round trip after it connects) before it
+ * removes a dropped device's topics, or, in a group, before it publishes anything about its devices.
+ */
+const CLAIM_GRACE_MS = 2000;
+/** How long an empty message echoing our own clearing of a retained request is expected. */
+const CLEAR_ECHO_MS = 10_000;
 const RETAINED = { qos: 1 as const, retain: true };
 /**
  * Telemetry-only state updates (angle, force, mode): the next one follows within 1/stateHz and the broker
@@ -65,6 +71,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const { config, clock } = opts;
   const log = opts.log ?? ((level, msg) => process.stderr.write(`[${level}] ${msg}\n`));
   const wall = opts.wallClock ?? { now: () => Date.now() };
+  // Nonces are remembered in memory only: a signed payload older than this process may have run before.
+  const startedAt = wall.now();
   const t = new BridgeTopics(config.base);
   const self = config.bridgeId;
   const grouped = config.group !== undefined;
@@ -72,13 +80,18 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   // so one process dying greys out only the devices it served.
   const availTopic = grouped ? t.bridgeProcessState(self) : t.bridgeState();
   const run = randomBytes(6).toString("hex");
-  const verifier = new CommandVerifier({ clock: wall });
+  const verifier = new CommandVerifier({ clock: wall, notBefore: startedAt });
   const txns = new TransactionCache(() => clock.now());
   const owners = new OwnerMap();
   const served = new Map<string, Served>();
   const ha = config.homeassistant;
   const haOpts = { prefix: ha.prefix, base: config.base, version: opts.version, bridgeAvailability: availTopic };
   let stopping = false;
+  // In a group, a device's availability, state and discovery wait until other bridges' claims are in:
+  // a newcomer that turns out not to own a device must not have overwritten its owner's retained topics.
+  let settled = !grouped;
+  /** Request topics whose retained message we cleared: the broker echoes the empty clear back to us. */
+  const clearing = new Set<string>();
 
   const client = await connectMqtt({
     ...config.mqtt,
@@ -87,9 +100,13 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     will: { topic: availTopic, payload: OFFLINE, qos: 1, retain: true },
   });
   log("info", `bridge ${self} connected to ${redact(config.mqtt.url)}`);
+  // A forwarded request is a command for a device: one in flight when the broker went away must not reach
+  // the owner late, after the reconnect.
+  forgetUnackedOnClose(client, (topic) => t.parseRequest(topic)?.forwarded === true);
 
   const publish = (topic: string, payload: string, o: { qos: 0 | 1; retain?: boolean }) => {
-    // Publishing while disconnected queues in mqtt.js; errors surface as reconnects, never as crashes.
+    // While disconnected, mqtt.js keeps QoS 1 publishes for the reconnect and drops QoS 0 ones (queueQoSZero
+    // is off: publishAll republishes the current state on connect); errors never crash the bridge.
     // A QoS 0 publish gets no callback: mqtt.js would park one 'drain' listener per message while the
     // socket buffer is full.
     if (o.qos === 0) client.publish(topic, payload, o);
@@ -123,17 +140,20 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const since = wall.now();
   const myInfo = (): BridgeInfo => ({ bridgeId: self, run, since, devices: [...served.keys()] });
 
+  const publishDevice = (s: Served) => {
+    publishAvailability(s);
+    s.state.republish();
+    s.announced = false;
+    announce(s);
+  };
+
   const publishAll = () => {
     // Our device list before "online": a peer seeing us online must never pair that with the list of
     // our previous run, which may still claim devices that have moved to it.
     publish(t.bridgeInfo(self), JSON.stringify(myInfo()), RETAINED);
     publish(availTopic, ONLINE, RETAINED);
-    for (const s of served.values()) {
-      publishAvailability(s);
-      s.state.republish();
-      s.announced = false;
-      announce(s);
-    }
+    if (!settled) return;
+    for (const s of served.values()) publishDevice(s);
   };
 
   const respond = (deviceId: string, action: string, r: Response) => {
@@ -223,38 +243,76 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     return r.ok ? { status: "ok", ...(r.data ?? {}) } : { status: "error", reason: r.reason };
   }
 
-  async function handleRequest(deviceId: string, action: string, payload: Uint8Array, forwarded: boolean): Promise<void> {
+  /**
+   * Empties a retained request topic. The broker echoes the empty message to us; for a non-safety action
+   * that echo is dropped (an empty start or pause from anyone else at that moment is lost, which costs
+   * nothing), for a safety one it is acted on like any bare stop (acting twice is harmless, swallowing a
+   * genuine stop is not).
+   */
+  const clearRetained = (topic: string, safety: boolean) => {
+    publish(topic, "", RETAINED);
+    if (safety || clearing.has(topic)) return;
+    clearing.add(topic);
+    clock.setTimeout(() => clearing.delete(topic), CLEAR_ECHO_MS);
+  };
+
+  async function handleRequest(deviceId: string, action: string, payload: Uint8Array, via: { forwarded: boolean; retained: boolean; topic: string }): Promise<void> {
+    const safety = isRequestAction(action) && SAFETY_ACTIONS.has(action);
+    // Checked before anything reads the payload: decoding 100 MB blocks the event loop for seconds, longer
+    // than the device watchdog. A safety request still acts (it needs no payload).
+    const oversize = payload.length > MAX_REQUEST_BYTES;
+    const tooLarge = `payload: ${payload.length} bytes, over the limit of ${MAX_REQUEST_BYTES}`;
+    const decode = (): Decoded => (oversize ? { ok: false, reason: tooLarge } : decodePayload(payload));
+    let retainedNote: string | undefined;
+    if (via.retained) {
+      // The broker hands a retained message to every new subscription: on each bridge start and after each
+      // reconnect, long after it was sent (and, signed, possibly inside the replay window of a new process
+      // that has forgotten its nonce). It is never run as a motion request; stop, discomfort and return
+      // still act, since they only bring the user back. Either way it is cleared, so it acts at most once.
+      clearRetained(via.topic, safety);
+      retainedNote = `retained: requests must not be published with the retain flag (the retained message was cleared)`;
+      if (!safety) {
+        const d = decode();
+        log("warn", `refused retained ${action} for ${deviceId}: cleared it`);
+        respond(deviceId, action, { transaction: d.transaction, status: "error", code: "retained", reason: `${retainedNote}; "${action}" is not run from a retained message` });
+        return;
+      }
+    }
     const s = served.get(deviceId);
     if (!s) {
-      if (!forwarded) {
+      if (!via.forwarded) {
         const owner = owners.ownerOf(deviceId, self);
-        if (owner !== undefined) {
-          publish(t.forward(owner.bridgeId, deviceId, action), Buffer.from(payload).toString("utf8"), QOS1);
+        if (owner !== undefined && !(oversize && !safety)) {
+          if (!client.connected) {
+            // mqtt.js would hold it and send it after the reconnect: a command delivered late.
+            log("warn", `${action} for ${deviceId} not forwarded to ${owner.bridgeId}: broker connection lost`);
+            return;
+          }
+          // An oversized safety request goes on as a bare one: the owner acts on it without reading it.
+          publish(t.forward(owner.bridgeId, deviceId, action), oversize ? "" : Buffer.from(payload).toString("utf8"), QOS1);
           return;
         }
       }
-      const d = decodePayload(payload);
-      respond(deviceId, action, { transaction: d.transaction, status: "error", reason: `unknown device "${deviceId}": no bridge serves it` });
+      const d = decode();
+      respond(deviceId, action, { transaction: d.transaction, status: "error", reason: oversize ? tooLarge : `unknown device "${deviceId}": no bridge serves it` });
       return;
     }
-    const d = decodePayload(payload);
+    const d = decode();
     if (!isRequestAction(action)) {
       respond(deviceId, action, { transaction: d.transaction, status: "error", reason: `unknown action "${action}" (expected one of ${REQUEST_ACTIONS.join(", ")})` });
       return;
     }
-    if (!d.ok) {
-      // Safety requests act even on an unreadable payload; the error still tells the sender why.
-      if (action === "stop" || action === "discomfort") {
-        const r = action === "stop" ? s.dev.stop() : s.dev.discomfort("other");
-        respond(deviceId, action, r.ok ? { status: "ok", warning: d.reason } : { status: "error", reason: d.reason });
-      } else {
-        respond(deviceId, action, { transaction: d.transaction, status: "error", reason: d.reason });
-      }
+    const body = d.ok ? d.body : {};
+    if (!d.ok && !safety) {
+      respond(deviceId, action, { transaction: d.transaction, status: "error", reason: d.reason });
       return;
     }
     const tx = d.transaction;
-    if (tx !== undefined) {
-      const c = txns.claim(deviceId, tx);
+    // Safety requests skip the transaction cache: they run every time (they are idempotent), so neither a
+    // duplicate nor an earlier request that happened to use the same id can swallow one.
+    const cached = tx !== undefined && !safety;
+    if (cached) {
+      const c = txns.claim(deviceId, action, tx);
       if (c === "pending") return;
       if (c !== "new") {
         respond(deviceId, action, c);
@@ -263,28 +321,35 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     }
     let resp: Response;
     try {
-      resp = await execute(s, action, d.body);
+      resp = await execute(s, action, body);
     } catch (e) {
       resp = { status: "error", reason: `internal: ${(e as Error).message}` };
       log("error", `${deviceId} ${action}: ${(e as Error).stack ?? (e as Error).message}`);
     }
+    // A safety request acts even on an unreadable payload; the warning still tells the sender why.
+    const warnings = [d.ok ? undefined : d.reason, typeof resp.warning === "string" ? resp.warning : undefined, retainedNote].filter((w) => w !== undefined);
+    if (resp.status === "ok" && warnings.length) resp = { ...resp, warning: warnings.join("; ") };
+    else if (resp.status === "error" && !d.ok) resp = { ...resp, reason: `${resp.reason ?? "failed"} (${d.reason})` };
     if (resp.status === "error") log("warn", `refused ${action} for ${deviceId}${tx !== undefined ? ` (transaction ${tx})` : ""}: ${resp.reason}`);
     else log("info", `${action} for ${deviceId}${tx !== undefined ? ` (transaction ${tx})` : ""}: ok`);
     const out: Response = tx !== undefined ? { transaction: tx, ...resp } : resp;
-    if (tx !== undefined) {
+    if (cached) {
       // An unauthorised request must not occupy its transaction id: whoever guessed it could otherwise
       // block the genuine request that follows with the same id.
-      if (resp.code !== undefined) txns.forget(deviceId, tx);
-      else txns.complete(deviceId, tx, out);
+      if (resp.code !== undefined) txns.forget(deviceId, action, tx);
+      else txns.complete(deviceId, action, tx, out);
     }
     respond(deviceId, action, out);
   }
 
-  client.on("message", (topic, payload) => {
+  client.on("message", (topic, payload, packet) => {
     if (stopping) return;
     const req = t.parseRequest(topic);
     if (req) {
-      void handleRequest(req.deviceId, req.action, payload, req.forwarded);
+      // The echo of our own clearing of a retained request (only tracked for non-safety actions, so a
+      // genuine bare stop is never swallowed).
+      if (payload.length === 0 && !packet.retain && clearing.delete(topic)) return;
+      void handleRequest(req.deviceId, req.action, payload, { forwarded: req.forwarded, retained: packet.retain, topic });
       return;
     }
     const m = /^(.*)\/bridge\/([^/]+)\/(info|state)$/.exec(topic);
@@ -301,11 +366,26 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
           if (dropped.length) {
             clock.setTimeout(() => {
               if (!stopping) removeDevices(dropped.filter((id) => !served.has(id) && owners.ownerOf(id, self) === undefined));
-            }, REMOVAL_GRACE_MS);
+            }, CLAIM_GRACE_MS);
           }
           return;
         }
-        if (m[2] !== self) owners.setInfo(info, m[2]);
+        if (m[2] !== self) {
+          const before = new Set(owners.infoOf(m[2])?.devices ?? []);
+          const after = new Set(info?.devices ?? []);
+          owners.setInfo(info, m[2]);
+          checkConflicts();
+          // A peer claiming one of our devices may have written its retained topics before it saw our
+          // older claim (a peer whose grace ran out first, or an older version): put ours back when the
+          // claim appears and again when it is dropped, which the peer publishes after those writes.
+          if (settled) {
+            for (const id of [...before, ...after]) {
+              const s = served.get(id);
+              if (s && before.has(id) !== after.has(id)) publishDevice(s);
+            }
+          }
+          return;
+        }
       } else if (m[2] !== self) {
         owners.setOnline(m[2], text.includes('"online"'));
       }
@@ -337,7 +417,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       unsubscribe: () => undefined,
     };
     s.unsubscribe = dev.onChange((urgent) => {
-      if (stopping) return;
+      if (stopping || !settled) return;
       if (dev.state().link !== s.lastLink) publishAvailability(s);
       if (!s.announced) announce(s);
       s.state.update(urgent);
@@ -356,6 +436,14 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   });
   subscribe();
   publishAll();
+  if (!settled) {
+    clock.setTimeout(() => {
+      if (stopping) return;
+      // Devices claimed by an older live bridge have been released by now (checkConflicts).
+      settled = true;
+      for (const s of served.values()) publishDevice(s);
+    }, CLAIM_GRACE_MS);
+  }
 
   return {
     bridgeId: self,
@@ -370,6 +458,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         s.unsubscribe();
         s.state.dispose();
         await s.dev.close().catch((e: unknown) => log("error", `closing ${s.cfg.id}: ${(e as Error).message}`));
+        // Stopped before our claims settled: a device another live bridge claims is not ours to mark.
+        if (!settled && owners.ownerOf(s.cfg.id, self) !== undefined) return;
         client.publish(t.availability(s.cfg.id), OFFLINE, RETAINED);
         client.publish(t.state(s.cfg.id), renderState(s), RETAINED);
       }));

@@ -21,9 +21,12 @@ const Limit = z.object({
   rateMax: z.number().positive().optional(),
 }).strict();
 
+/** Device ids that name the bridge's own topics (`<base>/bridge/...`); see topics.ts. */
+export const RESERVED_DEVICE_IDS: ReadonlySet<string> = new Set(["bridge"]);
+
 const DeviceEntry = z.object({
   uri: z.string().min(1),
-  id: z.string().refine(isValidDeviceId, "must be 1-64 characters of A-Z a-z 0-9 _ -").refine((s) => s !== "bridge", '"bridge" is reserved').optional(),
+  id: z.string().refine(isValidDeviceId, "must be 1-64 characters of A-Z a-z 0-9 _ -").refine((s) => !RESERVED_DEVICE_IDS.has(s), '"bridge" is reserved').optional(),
   key: z.string().min(1).optional(),
   keyFile: z.string().min(1).optional(),
   name: z.string().max(64).optional(),
@@ -162,8 +165,16 @@ export function loadBridgeConfig(flags: BridgeFlags, readFile: (p: string) => st
     flagKeys.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
   const seen = new Set<string>();
+  const fileCount = Array.isArray(fileDevices) ? fileDevices.length : 0;
   const devices: ResolvedDevice[] = cfg.devices.map((d, i) => {
     const id = d.id ?? deviceIdFromUri(d.uri, i);
+    // A derived id is checked like an explicit one: "bridge" would take over the bridge's own topics.
+    if (!isValidDeviceId(id) || RESERVED_DEVICE_IDS.has(id)) {
+      const why = RESERVED_DEVICE_IDS.has(id) ? `gives the reserved device id "${id}"` : `gives the device id "${id}", which is not 1-64 characters of A-Z a-z 0-9 _ -`;
+      throw new BridgeConfigError(
+        i < fileCount ? `${where}devices[${i}].uri: "${d.uri}" ${why}; give it an explicit id` : `--device ${d.uri}: ${why}; list it in a config file with an explicit id`,
+      );
+    }
     if (seen.has(id)) throw new BridgeConfigError(`${where}devices[${i}].id: "${id}" is used twice (give each device a distinct id)`);
     seen.add(id);
     let key: Buffer | undefined;

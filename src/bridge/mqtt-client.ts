@@ -81,6 +81,10 @@ export function mqttClientOptions(o: MqttConnectOptions): IClientOptions {
     connectTimeout: 10_000,
     keepalive: o.keepalive ?? 30,
     clean: o.clean ?? true,
+    // A QoS 0 publish made during an outage is worthless by the time the broker is back (state is
+    // republished on connect; heartbeats and telemetry-only state are superseded): mqtt.js would otherwise
+    // queue them without bound and replay them after newer messages.
+    queueQoSZero: false,
     protocolVersion: 4,
     log: mqttLog,
   };

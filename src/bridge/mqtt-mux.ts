@@ -17,7 +17,7 @@ import {
   type TransportHandlers,
   type TransportStats,
 } from "../../protocol/index.js";
-import { mqttPublication } from "../../protocol/transport/mqtt.js";
+import { forgetUnackedOnClose, mqttPublication } from "../../protocol/transport/mqtt.js";
 
 const FROM_DEVICE: Channel[] = (Object.keys(CHANNELS) as Channel[]).filter((c) => CHANNELS[c].direction === "fromDevice");
 
@@ -29,6 +29,9 @@ export class MqttMux {
     readonly root: string,
   ) {
     client.on("message", (topic, payload) => this.route(topic, payload));
+    // Every publish on this connection is a device command: one in flight when the broker went away must
+    // not be sent again after the reconnect (send() already refuses while disconnected).
+    forgetUnackedOnClose(client);
   }
 
   /** A companion-side transport for one device; its topics are subscribed on the shared connection. */

@@ -25,6 +25,11 @@ export class OwnerMap {
     else this.infos.delete(bridgeId);
   }
 
+  /** The last device list `bridgeId` published, if any. */
+  infoOf(bridgeId: string): BridgeInfo | undefined {
+    return this.infos.get(bridgeId);
+  }
+
   setOnline(bridgeId: string, online: boolean): void {
     this.online.set(bridgeId, online);
   }

@@ -72,9 +72,24 @@ export function validateAction<A extends RequestAction>(action: A, body: Record<
 }
 
 /**
- * Remembers transactions per device: a duplicate (a QoS 1 redelivery, a client retry, a request that
- * reached two bridges) is answered again from the cache and never executed twice. While the first copy
- * is still running, duplicates are dropped; its answer goes out once it is ready.
+ * Requests that only ever bring the user back (or keep them from moving): they run whatever the payload,
+ * its size, the transaction cache or the retain flag say, since they are idempotent and safety must never
+ * depend on a well-formed message.
+ */
+export const SAFETY_ACTIONS: ReadonlySet<RequestAction> = new Set(["stop", "discomfort", "return"]);
+
+/**
+ * Largest request payload the bridge reads. Real requests are well under 1 KiB (an inline program a few
+ * KiB); decoding a 100 MB payload would block the event loop longer than the device watchdog.
+ */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/**
+ * Remembers transactions per device and action: a duplicate (a QoS 1 redelivery, a client retry, a request
+ * that reached two bridges) is answered again from the cache and never executed twice. While the first copy
+ * is still running, duplicates are dropped; its answer goes out once it is ready. The action is part of the
+ * key, so a request of another kind that happens to reuse an id (two clients both numbering from 1) is a
+ * different transaction. Safety actions do not use the cache at all (see SAFETY_ACTIONS).
  */
 export class TransactionCache {
   private readonly entries = new Map<string, { at: number; response?: Response }>();
@@ -85,9 +100,9 @@ export class TransactionCache {
   ) {}
 
   /** "new" when the caller should execute; otherwise the cached response (or "pending"). */
-  claim(deviceId: string, transaction: string | number): "new" | "pending" | Response {
+  claim(deviceId: string, action: string, transaction: string | number): "new" | "pending" | Response {
     this.expire();
-    const k = `${deviceId}\n${typeof transaction}:${transaction}`;
+    const k = key(deviceId, action, transaction);
     const e = this.entries.get(k);
     if (e) return e.response ?? "pending";
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
@@ -95,14 +110,14 @@ export class TransactionCache {
     return "new";
   }
 
-  complete(deviceId: string, transaction: string | number, response: Response): void {
-    const e = this.entries.get(`${deviceId}\n${typeof transaction}:${transaction}`);
+  complete(deviceId: string, action: string, transaction: string | number, response: Response): void {
+    const e = this.entries.get(key(deviceId, action, transaction));
     if (e) e.response = response;
   }
 
   /** Drops a claim, so the transaction id can be used again (a request that was never authorised). */
-  forget(deviceId: string, transaction: string | number): void {
-    this.entries.delete(`${deviceId}\n${typeof transaction}:${transaction}`);
+  forget(deviceId: string, action: string, transaction: string | number): void {
+    this.entries.delete(key(deviceId, action, transaction));
   }
 
   get size(): number {
@@ -116,4 +131,8 @@ export class TransactionCache {
       this.entries.delete(k);
     }
   }
+}
+
+function key(deviceId: string, action: string, transaction: string | number): string {
+  return `${deviceId}\n${action}\n${typeof transaction}:${transaction}`;
 }

@@ -60,7 +60,7 @@ export function signCommand<P extends Record<string, unknown>>(
   return { ...body, sig };
 }
 
-export type VerifyFailure = "unsigned" | "malformed" | "stale" | "future" | "bad-signature" | "replayed" | "overloaded";
+export type VerifyFailure = "unsigned" | "malformed" | "stale" | "future" | "before-start" | "bad-signature" | "replayed" | "overloaded";
 export type VerifyResult = { ok: true } | { ok: false; code: VerifyFailure; reason: string };
 
 export interface VerifierOptions {
@@ -69,6 +69,11 @@ export interface VerifierOptions {
   maxFutureMs?: number;
   /** Hard bound on remembered nonces; the staleness window bounds it in normal use. */
   maxNonces?: number;
+  /**
+   * Wall time this verifier's process started. Nonces live in memory only, so a payload signed before
+   * then may already have run in an earlier process: it is refused.
+   */
+  notBefore?: number;
 }
 
 /**
@@ -81,6 +86,7 @@ export class CommandVerifier {
   private readonly maxAge: number;
   private readonly maxFuture: number;
   private readonly maxNonces: number;
+  private readonly notBefore: number;
   /** key "<device>\n<nonce>" -> time after which the entry can be forgotten. Insertion-ordered. */
   private readonly seen = new Map<string, number>();
 
@@ -89,6 +95,7 @@ export class CommandVerifier {
     this.maxAge = opts.maxAgeMs ?? MAX_AGE_MS;
     this.maxFuture = opts.maxFutureMs ?? MAX_FUTURE_MS;
     this.maxNonces = opts.maxNonces ?? 100_000;
+    this.notBefore = opts.notBefore ?? -Infinity;
   }
 
   get rememberedNonces(): number {
@@ -119,6 +126,9 @@ export class CommandVerifier {
     }
     if (ts - now > this.maxFuture) {
       return { ok: false, code: "future", reason: `ts: ${Math.round((ts - now) / 1000)} s in the future (clock skew limit ${this.maxFuture / 1000} s)` };
+    }
+    if (ts < this.notBefore) {
+      return { ok: false, code: "before-start", reason: `signed ${this.notBefore - ts} ms before this bridge started: sign again now that it is up` };
     }
     let expected: string;
     try {

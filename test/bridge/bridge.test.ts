@@ -176,6 +176,105 @@ describe("bridge over aedes", () => {
     expect(dev.calls).toEqual(["start:beginner", "start:beginner"]);
   });
 
+  it("always runs stop, discomfort and return, whatever transaction id they reuse", async () => {
+    await start();
+    await obs.waitTopic("invert/bridge/state");
+    const dev = devices.get("t1")!;
+    // Two clients both numbering their requests from 1: a start, then someone else's stop.
+    expect(await obs.request("invert", "t1", "start", signedStart({ transaction: 1, program: "beginner" }))).toEqual({ transaction: 1, status: "ok" });
+    expect(await obs.request("invert", "t1", "stop", { transaction: 1 })).toEqual({ transaction: 1, status: "ok" });
+    // Anyone can use an id first with a harmless select: a later discomfort or return with it still acts.
+    expect(await obs.request("invert", "t1", "select", { transaction: "panel-7", program: "beginner" })).toMatchObject({ status: "ok" });
+    expect(await obs.request("invert", "t1", "discomfort", { transaction: "panel-7", kind: "pain" })).toEqual({ transaction: "panel-7", status: "ok" });
+    expect(await obs.request("invert", "t1", "return", { transaction: "panel-7" })).toEqual({ transaction: "panel-7", status: "ok" });
+    // A duplicate safety request runs again (idempotent) instead of being answered from a cache.
+    expect(await obs.request("invert", "t1", "stop", { transaction: 1 })).toEqual({ transaction: 1, status: "ok" });
+    // Other actions still keep one answer per transaction: a repeated select is not run again.
+    expect(await obs.request("invert", "t1", "select", { transaction: "panel-7", program: "beginner" })).toMatchObject({ status: "ok" });
+    expect(dev.calls).toEqual(["start:beginner", "stop", "select:beginner", "discomfort:pain", "return", "stop"]);
+  });
+
+  it("runs and answers a stop that reuses the transaction id of a start still under way", async () => {
+    await start();
+    await obs.waitTopic("invert/bridge/state");
+    const dev = devices.get("t1")!;
+    let release!: () => void;
+    const started = new Promise<void>((r) => (release = r));
+    dev.start = async () => {
+      await started;
+      return { ok: true };
+    };
+    const from = obs.seen.length;
+    await obs.client.publishAsync("invert/t1/request/start", JSON.stringify(signedStart({ transaction: 7, program: "beginner" })), { qos: 1 });
+    expect(await obs.request("invert", "t1", "stop", { transaction: 7 })).toEqual({ transaction: 7, status: "ok" });
+    expect(dev.calls).toEqual(["stop"]);
+    release();
+    expect(await obs.waitTopic("invert/t1/response/start", () => true, 5000, from)).toEqual({ transaction: 7, status: "ok" });
+  });
+
+  it("acts on a return with an unreadable payload, like stop and discomfort", async () => {
+    await start();
+    await obs.waitTopic("invert/bridge/state");
+    expect(await obs.request("invert", "t2", "return", "{not json")).toMatchObject({ status: "ok", warning: expect.stringMatching(/^payload: invalid JSON/) });
+    expect(devices.get("t2")!.calls).toEqual(["return"]);
+  });
+
+  it("refuses a retained motion request and clears it; a retained stop acts once", async () => {
+    await start();
+    await obs.waitTopic("invert/bridge/state");
+    // A client publishes a signed start with the retain flag: the running bridge gets it live and runs it.
+    const body = signedStart({ transaction: "once", program: "beginner" });
+    await obs.client.publishAsync("invert/t1/request/start", JSON.stringify(body), { qos: 1, retain: true });
+    await obs.waitTopic("invert/t1/response/start", (v) => v.transaction === "once");
+    expect(devices.get("t1")!.calls).toEqual(["start:beginner"]);
+    await bridge!.stop();
+    bridge = undefined;
+    // Published while no bridge runs, with the retain flag: a stop, and a pause.
+    await obs.client.publishAsync("invert/t1/request/stop", JSON.stringify({ transaction: "s" }), { qos: 1, retain: true });
+    await obs.client.publishAsync("invert/t1/request/pause", JSON.stringify({ transaction: "p" }), { qos: 1, retain: true });
+    // The bridge restarts within the signature's 60 s window: the broker hands it the retained copies.
+    const from = obs.seen.length;
+    await start();
+    expect(await obs.waitTopic("invert/t1/response/start", () => true, 5000, from)).toMatchObject({ transaction: "once", status: "error", code: "retained", reason: expect.stringMatching(/^retained:/) });
+    expect(await obs.waitTopic("invert/t1/response/pause", () => true, 5000, from)).toMatchObject({ transaction: "p", status: "error", code: "retained" });
+    expect(await obs.waitTopic("invert/t1/response/stop", () => true, 5000, from)).toMatchObject({ transaction: "s", status: "ok", warning: expect.stringMatching(/^retained:/) });
+    // Each was cleared with an empty retained message.
+    for (const a of ["start", "pause", "stop"]) await obs.wait((m) => m.topic === `invert/t1/request/${a}` && m.text === "", `${a} cleared`, 5000, from);
+    // A request sent after that is a fence: the echo of the clearing of start and pause ran nothing.
+    expect(await obs.request("invert", "t1", "select", { transaction: "fence", program: "beginner" })).toMatchObject({ status: "ok" });
+    expect(obs.seen.slice(from).filter((m) => m.topic === "invert/t1/response/start" || m.topic === "invert/t1/response/pause")).toHaveLength(2);
+    expect(devices.get("t1")!.calls.filter((c) => c !== "stop")).toEqual(["select:beginner"]);
+    expect(devices.get("t1")!.calls).toContain("stop");
+    // Nothing is retained on the request topics any more.
+    await bridge!.stop();
+    bridge = undefined;
+    const again = obs.seen.length;
+    await start();
+    await obs.request("invert", "t1", "select", { transaction: "fence-2", program: "beginner" });
+    expect(obs.seen.slice(again).filter((m) => m.topic.startsWith("invert/t1/response/") && !m.topic.endsWith("/select"))).toEqual([]);
+    expect(devices.get("t1")!.calls).toEqual(["select:beginner"]);
+  });
+
+  it("refuses a signed start signed before the bridge started, inside the 60 s window", async () => {
+    const before = Date.now() - 1000;
+    await start();
+    await obs.waitTopic("invert/bridge/state");
+    expect(await obs.request("invert", "t1", "start", signedStart({ transaction: "old", program: "beginner" }, "t1", before))).toMatchObject({ status: "error", code: "before-start" });
+    expect(devices.get("t1")!.calls).toEqual([]);
+  });
+
+  it("refuses an oversized request without reading it, but an oversized stop or discomfort still acts", async () => {
+    await start();
+    await obs.waitTopic("invert/bridge/state");
+    const big = JSON.stringify({ transaction: "big", kind: "pain", pad: "x".repeat(70 * 1024) });
+    const limit = /^payload: \d+ bytes, over the limit of 65536/;
+    expect(await obs.request("invert", "t2", "pause", big)).toMatchObject({ status: "error", reason: expect.stringMatching(limit) });
+    expect(await obs.request("invert", "t2", "stop", big)).toMatchObject({ status: "ok", warning: expect.stringMatching(limit) });
+    expect(await obs.request("invert", "t2", "discomfort", big)).toMatchObject({ status: "ok", warning: expect.stringMatching(limit) });
+    // Unread, so its kind is unknown: recorded as "other".
+    expect(devices.get("t2")!.calls).toEqual(["stop", "discomfort:other"]);
+  });
+
   it("announces Home Assistant discovery and removes devices dropped from the config", async () => {
     await start({ homeassistant: true });
     const angle = await obs.waitTopic("homeassistant/sensor/t1/angle/config");

@@ -65,6 +65,25 @@ describe("bridge config", () => {
     expect(bad("mqtt: {url: mqtt://x}\ndevices: [{uri: sim}]", { deviceKey: ["nobody=" + HEX] })).toMatch(/--device-key: no device with id "nobody"/);
   });
 
+  it("never derives the reserved id \"bridge\" from a URI: the field is named and an explicit id asked for", () => {
+    const bad = (f: Parameters<typeof loadBridgeConfig>[0], read?: (p: string) => string) => {
+      try {
+        loadBridgeConfig(f, read);
+      } catch (e) {
+        expect(e).toBeInstanceOf(BridgeConfigError);
+        return (e as Error).message;
+      }
+      throw new Error("expected a config error");
+    };
+    const yaml = (uri: string) => files({ "b.yaml": `mqtt: {url: mqtt://x}\ndevices: [{uri: sim}, {uri: "${uri}"}]` });
+    expect(bad({ config: "b.yaml" }, yaml("mqtt://broker:1883/bridge"))).toBe('b.yaml: devices[1].uri: "mqtt://broker:1883/bridge" gives the reserved device id "bridge"; give it an explicit id');
+    expect(bad({ config: "b.yaml" }, yaml("serial:/dev/bridge"))).toMatch(/^b\.yaml: devices\[1\]\.uri: .*reserved device id "bridge"; give it an explicit id$/);
+    expect(bad({ mqtt: "mqtt://x", device: ["mqtt://h/bridge"] })).toMatch(/^--device mqtt:\/\/h\/bridge: gives the reserved device id "bridge"; list it in a config file with an explicit id$/);
+    // An explicit id fixes it.
+    const ok = loadBridgeConfig({ config: "b.yaml" }, files({ "b.yaml": "mqtt: {url: mqtt://x}\ndevices: [{uri: mqtt://h/bridge, id: table-9}]" }));
+    expect(ok.devices.map((d) => d.id)).toEqual(["table-9"]);
+  });
+
   it("derives ids from URIs", () => {
     expect(deviceIdFromUri("mqtt://u:p@h:1883/table-7", 0)).toBe("table-7");
     expect(deviceIdFromUri("serial:/dev/ttyUSB0?baud=115200", 0)).toBe("ttyUSB0");

@@ -2,9 +2,10 @@
 // subscription: every request reaches the device's owner exactly once, wherever the broker delivers it.
 // (aedes 1.2 does not deliver $share subscriptions at all, so this runs on mosquitto only.)
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { RealClock } from "../../protocol/index.js";
+import { RealClock, VirtualClock, type Clock } from "../../protocol/index.js";
 import { startBridge, type Bridge } from "../../src/bridge/bridge.js";
 import { loadBridgeConfig } from "../../src/bridge/config.js";
+import type { DeviceState } from "../../src/bridge/device.js";
 import { signCommand } from "../../src/bridge/signing.js";
 import { startMosquitto, type MosquittoBroker } from "../helpers/mosquitto.js";
 import { describeIfTool } from "../helpers/real-io.js";
@@ -19,16 +20,17 @@ describeIfTool(["mosquitto"], "bridges sharing work on mosquitto ($share)", () =
   const bridges: Bridge[] = [];
   const devices = new Map<string, FakeDevice[]>();
 
-  async function start(bridgeId: string, ids: string[]) {
+  async function start(bridgeId: string, ids: string[], o: { clock?: Clock; link?: DeviceState["link"]; homeassistant?: boolean } = {}) {
     const config = loadBridgeConfig({
-      mqtt: broker.url, bridgeId, group: "clinic",
+      mqtt: broker.url, bridgeId, group: "clinic", homeassistant: o.homeassistant,
       device: ids.map((id) => `mqtt://127.0.0.1:1/${id}`),
       deviceKey: ids.map((id) => `${id}=${KEY_HEX}`),
     });
     const b = await startBridge({
-      config, clock: new RealClock(), programNames: ["beginner"], version: "test", log: (l, m) => { if (process.env.DBG) console.error(bridgeId, l, m); },
+      config, clock: o.clock ?? new RealClock(), programNames: ["beginner"], version: "test", log: (l, m) => { if (process.env.DBG) console.error(bridgeId, l, m); },
       createDevice: (d) => {
         const f = new FakeDevice(d.id);
+        if (o.link) f.st = { ...f.st, link: o.link };
         devices.set(d.id, [...(devices.get(d.id) ?? []), f]);
         return f;
       },
@@ -101,6 +103,52 @@ describeIfTool(["mosquitto"], "bridges sharing work on mosquitto ($share)", () =
     const body = signCommand({ transaction: "one", program: "beginner" }, KEY, Date.now(), { deviceId: "t1", action: "start" });
     expect(await obs.request("invert", "t1", "start", body)).toMatchObject({ status: "ok" });
     expect(devices.get("t1")![0].calls).toEqual(["start:beginner"]);
+  });
+
+  it("a bridge that gives up a doubly-claimed device never touches its owner's retained topics", async () => {
+    // Virtual clocks: each bridge publishes its devices' topics only once its claim grace has passed.
+    await obs.client.subscribeAsync("homeassistant/#", { qos: 1 });
+    const ownerClock = new VirtualClock();
+    await start("b7", ["t1"], { clock: ownerClock, homeassistant: true });
+    await obs.waitTopic("invert/bridge/b7/info");
+    ownerClock.advance(2000);
+    await obs.waitTopic("invert/t1/availability", (v) => v.state === "online");
+    await obs.waitTopic("homeassistant/sensor/t1/phase/config");
+    const from = obs.seen.length;
+    // Misconfiguration: a second process also lists t1; its link is still connecting, as a real one starts.
+    const newClock = new VirtualClock();
+    const b3 = await start("b3", ["t1", "t5"], { clock: newClock, homeassistant: true, link: "connecting" });
+    await obs.waitTopic("invert/bridge/b3/info", (v) => JSON.stringify(v.devices) === '["t5"]', 5000, from);
+    newClock.advance(2000);
+    await obs.waitTopic("invert/t5/availability", () => true, 5000, from);
+    expect(b3.served()).toEqual(["t5"]);
+    expect(obs.seen.slice(from).filter((m) => m.topic === "invert/t1/availability" && m.text.includes("offline"))).toEqual([]);
+    expect(obs.seen.slice(from).filter((m) => m.topic.startsWith("homeassistant/") && m.topic.includes("/t1/") && m.text.includes("invert/bridge/b3/state"))).toEqual([]);
+    const late = await Observer.connect(broker.url, ["invert/t1/availability", "homeassistant/sensor/t1/phase/config"]);
+    expect(await late.waitTopic("invert/t1/availability")).toEqual({ state: "online" });
+    const disc = await late.waitTopic("homeassistant/sensor/t1/phase/config");
+    expect(JSON.stringify(disc.availability)).toContain("invert/bridge/b7/state");
+    await late.close();
+  });
+
+  it("puts back a device's retained topics that a peer overwrote before giving the device up", async () => {
+    const clock = new VirtualClock();
+    await start("b7", ["t1"], { clock });
+    clock.advance(2000);
+    await obs.waitTopic("invert/t1/availability", (v) => v.state === "online");
+    // A peer that does not hold back (an older version): claims t1, overwrites its availability, gives it up.
+    const peer = { bridgeId: "b3", run: "r1", since: Date.now() + 1000 };
+    await obs.client.publishAsync("invert/bridge/b3/state", JSON.stringify({ state: "online" }), { qos: 1, retain: true });
+    await obs.client.publishAsync("invert/bridge/b3/info", JSON.stringify({ ...peer, devices: ["t1"] }), { qos: 1, retain: true });
+    await obs.client.publishAsync("invert/t1/availability", JSON.stringify({ state: "offline" }), { qos: 1, retain: true });
+    const from = obs.seen.length;
+    await obs.client.publishAsync("invert/bridge/b3/info", JSON.stringify({ ...peer, devices: [] }), { qos: 1, retain: true });
+    await obs.waitTopic("invert/t1/availability", (v) => v.state === "online", 5000, from);
+    const late = await Observer.connect(broker.url, ["invert/t1/availability"]);
+    expect(await late.waitTopic("invert/t1/availability")).toEqual({ state: "online" });
+    await late.close();
+    await obs.client.publishAsync("invert/bridge/b3/state", "", { qos: 1, retain: true });
+    await obs.client.publishAsync("invert/bridge/b3/info", "", { qos: 1, retain: true });
   });
 
   it("does not clear a device that moved to another bridge when its old bridge restarts without it", async () => {

@@ -35,6 +35,15 @@ describe("CommandVerifier", () => {
     expect(again).toMatchObject({ ok: false, code: "replayed" });
   });
 
+  it("refuses a command signed before the verifier's process started, even inside the age window", () => {
+    const clock = { now: () => T0 + 5_000 };
+    const v = new CommandVerifier({ clock, notBefore: T0 });
+    // Captured and replayed across a restart: its nonce was remembered only by the previous process.
+    const old = signCommand({ program: "beginner" }, KEY, T0 - 1_000, { deviceId: "t1", action: "start" });
+    expect(v.verify("t1", "start", old, KEY)).toMatchObject({ ok: false, code: "before-start", reason: expect.stringMatching(/before this bridge started/) });
+    expect(v.verify("t1", "start", signCommand({ program: "beginner" }, KEY, T0 + 4_000, { deviceId: "t1", action: "start" }), KEY)).toEqual({ ok: true });
+  });
+
   it("refuses unsigned, missing key, malformed, wrong key, tampered, other device or action", () => {
     const { v } = setup();
     expect(v.verify("t1", "start", { program: "beginner" }, KEY)).toMatchObject({ ok: false, code: "unsigned" });
