@@ -25,8 +25,9 @@ export interface ConnectionLike<L extends LinkLike = LinkLike> {
 }
 
 export interface SessionLike {
-  pause(): void;
-  resume(): void;
+  /** False when the session could not take it (nothing to pause, a return under way). */
+  pause(): boolean | void;
+  resume(): boolean | void;
   stop(): void;
   discomfort(kind: "pain" | "dizziness" | "other"): void;
   snapshot(): unknown;
@@ -330,11 +331,12 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
     return answer;
   }
 
-  private withSession(what: string, fn: (s: SessionLike) => void): ActionResult {
+  private withSession(what: string, fn: (s: SessionLike) => boolean | void): ActionResult {
     const s = this.session;
     if (!s) return { ok: false, reason: `no session is running on ${this.id}` };
     try {
-      fn(s);
+      // Never "ok" for an input the session did not act on: the sender would believe the table holds.
+      if (fn(s) === false) return { ok: false, reason: `${what}: not possible now (session ${this.st.phase})` };
       return { ok: true };
     } catch (e) {
       return { ok: false, reason: `${what}: ${(e as Error).message}` };
@@ -342,6 +344,8 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
   }
 
   pause(): ActionResult {
+    // A start still waiting its turn has moved nothing: cancelling it is the pause that was asked for.
+    if (!this.session && this.cancelQueued("paused")) return { ok: true, data: { note: "start cancelled before the session started" } };
     return this.withSession("pause", (s) => s.pause());
   }
 

@@ -7,7 +7,8 @@ import { and, assign, setup } from "xstate";
 import { faultSpec, type CapsMsg, type Clock, type TelemetryMsg } from "../../protocol/index.js";
 import type { Action } from "../programs/compile.js";
 import type { Program } from "../programs/schema.js";
-import { checkActions, clampToLimits, effectiveLimits, type EffectiveLimits, type LimitSet } from "../limits/effective.js";
+import { planActions } from "../programs/plan.js";
+import { checkActions, checkInvertedTime, clampToLimits, effectiveLimits, type EffectiveLimits, type LimitSet } from "../limits/effective.js";
 import { clearFaultsActor, motionActor, stopActor, handshakeActor, followDeviceReturnActor, type SessionLink, type CommandFailEvent } from "./actors.js";
 import type { CommandBody } from "../link/device-link.js";
 import type { Expectation, SafetyAction } from "../safety/supervisor.js";
@@ -224,12 +225,14 @@ export const sessionMachine = setup({
   guards: {
     autoStart: ({ context }) => context.autoStart,
     refused: ({ context }) => context.refusal !== undefined,
+    deviceReturning: ({ context }) => context.tlm?.mode === "returning",
     hasTlm: ({ context }) => context.tlm !== undefined,
     allDone: ({ context }) => context.index >= context.actions.length,
     isPump: ({ context }) => current(context)?.kind === "move" && current(context)?.cycle !== undefined,
     isMove: ({ context }) => current(context)?.kind === "move",
     isForce: ({ context }) => current(context)?.kind === "force",
     pausedBySupervisor: ({ context }) => context.pausedBy === "supervisor",
+    pausedByUser: ({ context }) => context.pausedBy === "user",
     noTelemetry: ({ context }) => context.tlm === undefined,
     /** Upright and without traction: nothing to bring back. */
     atRest: ({ context }) =>
@@ -323,6 +326,9 @@ export const sessionMachine = setup({
     preflight: {
       initial: "waitTelemetry",
       on: {
+        // Nothing moves yet: the pause is kept, and the session holds as soon as its checks pass.
+        PAUSE: { actions: [assign({ pausedBy: "user" }), { type: "note", params: { kind: "info", code: "PAUSE", message: "pause requested before the start: the session will hold once its checks pass" } }] },
+        RESUME: { guard: "pausedByUser", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "resumed before the start" } }] },
         STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
         DISCOMFORT: { target: "returning", actions: [assign({ discomfort: ({ event }) => event.kind }), { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } }] },
         LINK_LOST: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost before the start" } } },
@@ -366,6 +372,10 @@ export const sessionMachine = setup({
           entry: assign(({ context }) => preflightCheck(context)),
           always: [
             { guard: and(["refused", "atRest"]), target: "#session.refused" },
+            // The firmware is already bringing someone back (a companion that went away, the stop switch):
+            // follow its return. Halting it to run ours would throw away the rest it is in the middle of,
+            // and this session never saw the user head-down to know a rest is owed.
+            { guard: and(["refused", "deviceReturning"]), target: "#session.returning.device", actions: assign(({ context }) => ({ ...beginReturnUpdate(context, { outcome: "fault", reason: context.refusal ?? "refused" }), limits: context.limits ?? safeLimits(context) })) },
             // Refused, but the user is not upright (a session started on a tilted table): bring them back.
             { guard: "refused", target: "#session.returning", actions: assign(({ context }) => ({ ...beginReturnUpdate(context, { outcome: "fault", reason: context.refusal ?? "refused" }), limits: context.limits ?? safeLimits(context) })) },
             { target: "sendLimits" },
@@ -377,7 +387,10 @@ export const sessionMachine = setup({
             input: ({ context }) => ({ link: context.link, clock: context.clock, cmd: limitsCommand(context), timeoutMs: 5000 }),
           },
           on: {
-            STEP_DONE: { target: "#session.running", actions: { type: "note", params: { kind: "info", code: "LIMITS", message: "limits sent to the device and acknowledged" } } },
+            STEP_DONE: [
+              { guard: "pausedByUser", target: "#session.paused", actions: { type: "note", params: { kind: "info", code: "LIMITS", message: "limits sent to the device and acknowledged" } } },
+              { target: "#session.running", actions: { type: "note", params: { kind: "info", code: "LIMITS", message: "limits sent to the device and acknowledged" } } },
+            ],
             CMD_FAIL: { target: "#session.refused", actions: assign({ refusal: ({ event }) => `device did not take the limits: ${event.message}` }) },
           },
         },
@@ -690,6 +703,17 @@ function preflightCheck(ctx: SessionContext): Partial<SessionContext> {
   }
   const chk = checkActions(ctx.actions, limits);
   if (!chk.ok) return { refusal: `program "${ctx.program.name}" refused: ${chk.message}`, limits };
+  // Against this device's own cap on time head-down: its cut-off is a last resort, never the way a
+  // normal session ends.
+  if (caps.axes.tilt) {
+    try {
+      const plan = planActions(ctx.actions, { startTilt: tlm.tilt ?? caps.axes.tilt.upright, accel: caps.axes.tilt.accelMax ?? 10, startForce: Math.max(0, tlm.force ?? 0) });
+      const inv = checkInvertedTime(plan, caps);
+      if (!inv.ok) return { refusal: `program "${ctx.program.name}" refused: ${inv.message}`, limits };
+    } catch (e) {
+      return { refusal: `program "${ctx.program.name}" cannot be planned on this device: ${(e as Error).message}`, limits };
+    }
+  }
   return { limits };
 }
 

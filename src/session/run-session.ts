@@ -81,8 +81,9 @@ export interface SessionSummary {
 }
 
 export interface SessionHandle {
-  pause(): void;
-  resume(): void;
+  /** False when the session cannot take it now (a return under way, already paused, over). */
+  pause(): boolean;
+  resume(): boolean;
   /** Stop and return slowly. */
   stop(): void;
   /** Stop at once (controlled deceleration), record it, and return slowly. */
@@ -491,17 +492,20 @@ export function startSession(opts: SessionOptions): SessionHandle {
   actor.send({ type: "CONNECT" });
 
   // A key pressed or a request arriving after the session ended (or was abandoned) has nothing left to act on.
-  const sendInput = (e: SessionMachineEvent): void => {
-    if (actor.getSnapshot().status !== "active") return;
+  const sendInput = (e: SessionMachineEvent): boolean => {
+    const snap = actor.getSnapshot();
+    if (snap.status !== "active") return false;
     if (e.type === "DISCOMFORT") record("session", "discomfort", "DISCOMFORT_INPUT", `discomfort input: ${e.kind}`);
+    const taken = snap.can(e);
     actor.send(e);
+    return taken;
   };
 
   return {
     pause: () => sendInput({ type: "PAUSE" }),
     resume: () => sendInput({ type: "RESUME" }),
-    stop: () => sendInput({ type: "STOP" }),
-    discomfort: (kind) => sendInput({ type: "DISCOMFORT", kind }),
+    stop: () => void sendInput({ type: "STOP" }),
+    discomfort: (kind) => void sendInput({ type: "DISCOMFORT", kind }),
     snapshot: () => makeSnapshot(actor.getSnapshot()),
     onUpdate: (cb) => {
       updateCbs.add(cb);

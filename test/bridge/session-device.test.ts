@@ -97,6 +97,33 @@ describe("SessionDevice (virtual time)", () => {
     expect(dev.state().program).toBe("beginner");
   });
 
+  it("a pause during the preflight holds the session once its checks pass: nothing moves until resume", async () => {
+    const { dev, run, settle, sim } = setup();
+    await run(500);
+    const p = dev.start({ program: SHORT });
+    await run(20);
+    expect(dev.state().phase).toBe("preflight");
+    expect(dev.pause()).toEqual({ ok: true });
+    expect(await settle(p)).toMatchObject({ ok: true });
+    await run(3000);
+    expect(dev.state().phase).toMatch(/^paused/);
+    expect(sim().truth().tilt).toBeCloseTo(-80, 0);
+    expect(dev.resume()).toEqual({ ok: true });
+    await run(3000);
+    expect(sim().truth().tilt).toBeGreaterThan(-79);
+  });
+
+  it("never answers ok to a pause the session cannot take", async () => {
+    const { dev, run, settle } = setup();
+    await run(500);
+    expect(await settle(dev.start({ program: SHORT }))).toMatchObject({ ok: true });
+    await run(1000);
+    expect(dev.stop()).toEqual({ ok: true });
+    await run(100);
+    expect(dev.state().phase).toMatch(/^returning/);
+    expect(dev.pause()).toMatchObject({ ok: false, reason: expect.stringMatching(/^pause: not possible now \(session returning/) });
+  });
+
   describe("a start waiting at the start gate", () => {
     /** A gate that lets nothing through until released, as when other starts hold every slot. */
     function heldGate() {
@@ -129,6 +156,7 @@ describe("SessionDevice (virtual time)", () => {
     for (const [what, act] of [
       ["stop", (d: SessionDevice<DeviceLink, ReturnType<typeof resolveProgram>>) => d.stop()],
       ["discomfort", (d: SessionDevice<DeviceLink, ReturnType<typeof resolveProgram>>) => d.discomfort("dizziness")],
+      ["pause", (d: SessionDevice<DeviceLink, ReturnType<typeof resolveProgram>>) => d.pause()],
     ] as const) {
       it(`is cancelled by ${what} and never moves the table`, async () => {
         const g = heldGate();
@@ -138,7 +166,7 @@ describe("SessionDevice (virtual time)", () => {
         await run(100);
         expect(act(dev)).toMatchObject({ ok: true, data: { note: "start cancelled before the session started" } });
         g.release();
-        expect(await settle(p)).toMatchObject({ ok: false, reason: expect.stringMatching(/^start cancelled: (stopped|discomfort \(dizziness\) reported) before the session started$/) });
+        expect(await settle(p)).toMatchObject({ ok: false, reason: expect.stringMatching(/^start cancelled: (stopped|discomfort \(dizziness\) reported|paused) before the session started$/) });
         await run(3000);
         expect(dev.state().phase).toBe("idle");
         expect(sim().truth().tilt).toBeCloseTo(-80, 0);

@@ -24,8 +24,8 @@ function fakeSession() {
     safety: "none",
   });
   const handle: SessionHandle = {
-    pause: () => (calls.push("pause"), (phase = "paused")),
-    resume: () => (calls.push("resume"), (phase = "running")),
+    pause: () => (calls.push("pause"), (phase = "paused"), true),
+    resume: () => (calls.push("resume"), (phase = "running"), true),
     stop: () => void calls.push("stop"),
     discomfort: (k) => void calls.push(`discomfort:${k}`),
     snapshot,

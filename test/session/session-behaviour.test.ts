@@ -320,3 +320,52 @@ describe("a session after another", () => {
     expect(second.events.some((e) => e.code === "CLEAR" && /cleared WATCHDOG/.test(e.message))).toBe(true);
   });
 });
+
+describe("a session that finds the firmware returning", () => {
+  it("follows that return, rest included, instead of halting it and rising at once", async () => {
+    const clock = new VirtualClock();
+    const sim = createEmbeddedSim({ clock, seed: 1 });
+    const program = parseProgram({ name: "hold", steps: [{ type: "ramp", to: 40, speed: 5 }, { type: "hold", seconds: 600 }] });
+    const first = startSession({ link: new DeviceLink(sim.companion, clock, { idPrefix: "a" }), clock, program });
+    clock.runUntil(() => first.snapshot().state.startsWith("running.hold"), 600_000);
+    // The first companion goes away mid-session; the firmware brings the user back and rests at 0.
+    first.abandon("companion going away");
+    expect(clock.runUntil(() => sim.device.truth().ret === "rest", 600_000)).toBe(true);
+    clock.advance(5000);
+    const restFrom = clock.now() - 5000;
+    const truths: { t: number; tilt: number; ret?: string }[] = [];
+    sim.device.onStep((s) => truths.push({ t: s.t, tilt: s.tilt, ret: s.ret }));
+    const second = startSession({ link: new DeviceLink(sim.companion, clock, { idPrefix: "b" }), clock, program });
+    let ended = false;
+    second.onEvent((e) => (ended = ended || e.code === "END"));
+    expect(clock.runUntil(() => ended, 600_000)).toBe(true);
+    const s = await second.done;
+    expect(s.outcome).toBe("fault");
+    expect(s.reason).toMatch(/device is returning/);
+    expect(s.events.some((e) => e.code === "DEVICE_RETURN")).toBe(true);
+    // The rest ran its full minute before the head rose, and the pause at -15 deg followed.
+    const rose = truths.find((t) => t.tilt < -1)!;
+    expect(rose.t - restFrom).toBeGreaterThanOrEqual(60_000);
+    expect(truths.filter((t) => Math.abs(t.tilt + 15) < 0.1 && t.ret === "pause").length * 10).toBeGreaterThanOrEqual(9_000);
+    expect(sim.device.truth().mode).toBe("idle");
+    expect(Math.abs(sim.device.truth().tilt - UPRIGHT)).toBeLessThan(0.5);
+  });
+});
+
+describe("time head-down against the device's cap", () => {
+  it("refuses before any motion a program that would keep the user head-down past the connected device's cap", async () => {
+    const long = parseProgram({ name: "long", steps: [{ type: "ramp", to: 30, speed: 5 }, { type: "hold", seconds: 200 }] });
+    const h = startHarness(long, { simConfig: { ...QUICK_SIM, maxInvertedS: 120 }, session: { ret: QUICK } });
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("refused");
+    expect(s.reason).toMatch(/step 2 \(hold\) keeps the user head-down for \d+ s .*the device allows 120 s/);
+    expect(Math.max(...h.truths.map((t) => t.tilt))).toBeLessThan(-79);
+    expect(s.events.some((e) => e.code === "MAX_TIME_INVERTED")).toBe(false);
+
+    // The same program fits a device that allows it.
+    const ok = startHarness(long, { simConfig: { ...QUICK_SIM, maxInvertedS: 600 }, session: { ret: QUICK } });
+    expect(ok.finish()).toBe(true);
+    expect((await ok.session.done).outcome).toBe("completed");
+  });
+});
