@@ -475,7 +475,8 @@ export const sessionMachine = setup({
       entry: { type: "note", params: { kind: "info", code: "PAUSE", message: "paused: device holds, program clock frozen" } },
       after: { maxPause: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "paused for too long" } } } },
       on: {
-        RESUME: { target: "running.hist", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "resumed" } }] },
+        // A safety hold is lifted by the supervisor when its cause clears, never by the user's resume.
+        RESUME: { guard: "pausedByUser", target: "running.hist", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "resumed" } }] },
         SUPERVISOR_CLEAR: { guard: "pausedBySupervisor", target: "running.hist", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "supervisor hold cleared" } }] },
         STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
         DISCOMFORT: {

@@ -369,3 +369,24 @@ describe("time head-down against the device's cap", () => {
     expect((await ok.session.done).outcome).toBe("completed");
   });
 });
+
+describe("a safety hold", () => {
+  it("is not lifted by the user's resume, only by the supervisor once telemetry is fresh again", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    expect(h.runUntilState(/^running\.ramp/)).toBe(true);
+    h.clock.advance(1000);
+    // Telemetry stops for longer than the supervisor's hold threshold, shorter than the link loss.
+    h.simLink.faults.down = true;
+    expect(h.runUntilState(/^paused$/, 900)).toBe(true);
+    expect(h.session.resume()).toBe(false);
+    h.clock.advance(100);
+    expect(h.snapshot().state).toBe("paused");
+    h.simLink.faults.down = false;
+    expect(h.runUntilState(/^running\.ramp/, 2000)).toBe(true);
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("completed");
+    expect(s.events.filter((e) => e.code === "HOLD")).toHaveLength(1);
+    expect(s.events.filter((e) => e.code === "RESUME").map((e) => e.message)).toEqual(["supervisor hold cleared"]);
+  });
+});

@@ -100,8 +100,8 @@ export function createFrontEnd(base: RunIO, o: FrontEndOptions): FrontEnd {
         return interrupt();
       case "toggle-pause":
         if (phase === "paused") {
-          note("resuming");
-          handle.resume();
+          if (handle.resume()) note("resuming");
+          else note("held for safety: the session resumes by itself once the cause clears (s stops and returns)");
         } else if (phase === "running") {
           note("paused: holding here (space resumes, s stops and returns)");
           handle.pause();
