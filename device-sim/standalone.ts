@@ -32,7 +32,10 @@ export interface StandaloneSim {
   readonly device: SimDevice;
   /** Where it serves ("serial /dev/pts/3", "mqtt mqtt://host:1883 id table-1"). */
   readonly where: string;
-  /** Resolves when the transport closed by itself (port gone); the sim is stopped then. */
+  /**
+   * Settles when the sim stops: with the error when its transport went away by itself (port gone, which
+   * `invert sim` reports as a link error), with undefined after close().
+   */
   readonly ended: Promise<Error | undefined>;
   /** Stops the device, says offline on MQTT, flushes the trace. Safe to call twice. */
   close(): Promise<void>;
@@ -104,7 +107,9 @@ export async function runStandaloneSim(opts: StandaloneOptions): Promise<Standal
     onTransportClose: (err) => {
       if (closed) return;
       log(`sim: ${where} closed${err ? `: ${err.message}` : ""}`);
-      void close().then(() => endedResolve(err));
+      // Settled first: close() settles `ended` too, and a line that went away is an error, not a stop.
+      endedResolve(err ?? new Error(`${where} closed by the other end`));
+      void close();
     },
   });
   const write = (m: object): void => {

@@ -91,3 +91,20 @@ describe.concurrent("invert sim flags", () => {
     expect(r.lines[0]).toMatch(/^invert: serial \/nonexistent\/tty: cannot open/);
   });
 });
+
+describeIfTool(["socat"], "invert sim --serial when its line goes away", () => {
+  it("ends with an error, which `invert sim` turns into a link error exit", async () => {
+    const { runStandaloneSim } = await import("../standalone.js");
+    const pair = await openPtyPair();
+    const lines: string[] = [];
+    const sim = await runStandaloneSim({ serial: pair.a, log: (l) => lines.push(l) });
+    try {
+      await pair.close();
+      const err = await sim.ended;
+      expect(err).toBeInstanceOf(Error);
+      expect(lines.some((l) => l.startsWith(`sim: serial ${pair.a} closed`))).toBe(true);
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -44,6 +44,10 @@ const ERRNO_BY_TEXT: [RegExp, string][] = [
   [/resource busy|cannot lock port/i, "EBUSY"],
   [/inappropriate ioctl/i, "ENOTTY"],
   [/input\/output error/i, "EIO"],
+  [/no such device or address/i, "ENXIO"],
+  [/no such device/i, "ENODEV"],
+  [/is a directory/i, "EISDIR"],
+  [/not a directory/i, "ENOTDIR"],
 ];
 
 function serialError(path: string, what: string, err: Error): SerialError {

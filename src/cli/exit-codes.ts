@@ -31,8 +31,13 @@ export const EXIT_CODE_HELP = `Exit codes:
   130  interrupted with Ctrl-C (only after the slow return)
   70   internal error (run with --verbose and report it)`;
 
-/** Session outcome -> exit code (src/session/run-session.ts SessionSummary.outcome). */
-export function exitForOutcome(outcome: "completed" | "aborted" | "fault" | "refused"): ExitCode {
+/**
+ * Session outcome -> exit code (src/session/run-session.ts SessionSummary.outcome). A refusal caused by
+ * the link (no answer to the handshake, no telemetry, limits not taken) is a device error, not a safety
+ * refusal.
+ */
+export function exitForOutcome(outcome: "completed" | "aborted" | "fault" | "refused", refusedByDevice = false): ExitCode {
+  if (outcome === "refused" && refusedByDevice) return EXIT.device;
   switch (outcome) {
     case "completed":
       return EXIT.ok;
@@ -63,8 +68,15 @@ const USAGE_ERRORS = new Set([
   "RunError",
 ]);
 
-/** System error codes that mean "the device or broker is not there / not reachable". */
-const DEVICE_ERRNOS = new Set(["ENOENT", "EACCES", "EBUSY", "ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "EIO"]);
+/**
+ * System error codes that mean "the device or broker is not there / not reachable". The second line is
+ * what opening a path that is no serial port gives: a file or /dev/null (ENOTTY), a directory, a path
+ * through a file, a device node without its device.
+ */
+const DEVICE_ERRNOS = new Set([
+  "ENOENT", "EACCES", "EBUSY", "ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "EIO",
+  "ENOTTY", "ENXIO", "ENODEV", "EISDIR", "ENOTDIR",
+]);
 
 /** The exit code for an error thrown out of a command. */
 export function exitCodeFor(err: unknown): ExitCode | number {

@@ -17,11 +17,12 @@ program
   .description("Companion for motorized inversion tables and back stretchers: safe decompression sessions over serial or MQTT.")
   .version(VERSION, "-V, --version")
   .option("--verbose", "print stack traces on errors")
-  .showHelpAfterError("(run with --help for usage)")
   // Commander's own errors (unknown flag, missing argument) become exceptions, so they get our exit
-  // code 2 and the same one-line shape as every other error.
+  // code 2 and the same one-line shape as every other error, its suggestion and the usage hint included.
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(`invert: ${str.replace(/^error: /, "")}`) })
+  .configureOutput({
+    outputError: (str, write) => write(`invert: ${str.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")} (run with --help for usage)\n`),
+  })
   .addHelpText(
     "after",
     `

@@ -97,6 +97,8 @@ export interface SessionContext {
   tlm: TelemetryMsg | undefined;
   limits: EffectiveLimits | undefined;
   refusal: string | undefined;
+  /** The refusal is the link's: no handshake, no telemetry, limits not taken; not a safety rule. */
+  refusedByDevice: boolean;
   index: number;
   /** The clamped command of the current move/force state. */
   cmd: CommandBody | { error: string } | undefined;
@@ -268,6 +270,7 @@ export const sessionMachine = setup({
     tlm: undefined,
     limits: undefined,
     refusal: undefined,
+    refusedByDevice: false,
     index: 0,
     cmd: undefined,
     cmdTimeoutMs: 0,
@@ -303,7 +306,7 @@ export const sessionMachine = setup({
       invoke: { src: "handshake", input: ({ context }) => ({ link: context.link }) },
       on: {
         HANDSHAKE_OK: { target: "ready", actions: assign({ caps: ({ event }) => event.caps }) },
-        HANDSHAKE_FAIL: { target: "refused", actions: assign({ refusal: ({ event }) => event.message }) },
+        HANDSHAKE_FAIL: { target: "refused", actions: assign({ refusal: ({ event }) => event.message, refusedByDevice: true }) },
         STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
         DISCOMFORT: { target: "returning", actions: [assign({ discomfort: ({ event }) => event.kind }), { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } }] },
       },
@@ -342,7 +345,7 @@ export const sessionMachine = setup({
       states: {
         waitTelemetry: {
           always: { guard: "hasTlm", target: "clearCheck" },
-          after: { tlmWait: { target: "#session.refused", actions: assign({ refusal: "no telemetry from the device" }) } },
+          after: { tlmWait: { target: "#session.refused", actions: assign({ refusal: "no telemetry from the device", refusedByDevice: true }) } },
         },
         clearCheck: { always: [{ guard: ({ context }) => clearable(context).length === 0, target: "check" }, { target: "clearFaults" }] },
         clearFaults: {
@@ -391,7 +394,7 @@ export const sessionMachine = setup({
               { guard: "pausedByUser", target: "#session.paused", actions: { type: "note", params: { kind: "info", code: "LIMITS", message: "limits sent to the device and acknowledged" } } },
               { target: "#session.running", actions: { type: "note", params: { kind: "info", code: "LIMITS", message: "limits sent to the device and acknowledged" } } },
             ],
-            CMD_FAIL: { target: "#session.refused", actions: assign({ refusal: ({ event }) => `device did not take the limits: ${event.message}` }) },
+            CMD_FAIL: { target: "#session.refused", actions: assign({ refusal: ({ event }) => `device did not take the limits: ${event.message}`, refusedByDevice: true }) },
           },
         },
       },
@@ -681,8 +684,8 @@ function safeLimits(ctx: SessionContext): EffectiveLimits | undefined {
 function preflightCheck(ctx: SessionContext): Partial<SessionContext> {
   const caps = ctx.caps;
   const tlm = ctx.tlm;
-  if (!caps) return { refusal: "device not connected" };
-  if (!tlm) return { refusal: "no telemetry from the device" };
+  if (!caps) return { refusal: "device not connected", refusedByDevice: true };
+  if (!tlm) return { refusal: "no telemetry from the device", refusedByDevice: true };
   if (ctx.checkDevice) {
     try {
       const why = ctx.checkDevice(caps);

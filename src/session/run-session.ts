@@ -72,6 +72,8 @@ export interface SessionSummary {
   /** Undefined only when the session was refused before the device's limits were known. */
   limits: EffectiveLimits | undefined;
   reason?: string;
+  /** A refusal caused by the link (no handshake, no telemetry, limits not taken), not by a safety rule. */
+  refusedByDevice?: boolean;
   discomfort: boolean;
   discomfortKind?: DiscomfortKind;
   /** Tilt and force at the end, as last reported by the device. */
@@ -420,6 +422,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
     };
     const reason = outcome === "refused" ? ctx.refusal : ctx.reason;
     if (reason) summary.reason = reason;
+    if (outcome === "refused" && ctx.refusedByDevice) summary.refusedByDevice = true;
     if (ctx.discomfort) summary.discomfortKind = ctx.discomfort;
     const tl = link.telemetry;
     if (tl) {

@@ -15,6 +15,9 @@ describe("exit codes", () => {
     expect(exitForOutcome("fault")).toBe(3);
     expect(exitForOutcome("refused")).toBe(4);
     for (const o of ["completed", "aborted", "fault", "refused"] as const) expect(RUN_EXIT[o]).toBe(exitForOutcome(o));
+    // A device that never answered refused nothing for safety: a device error.
+    expect(exitForOutcome("refused", true)).toBe(3);
+    expect(exitForOutcome("completed", true)).toBe(0);
   });
 
   it("errors: bad input 2, device 3, an explicit code wins, anything else is internal", () => {

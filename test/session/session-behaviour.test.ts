@@ -9,6 +9,7 @@ import { getBuiltin } from "../../src/programs/library.js";
 import { parseProgram } from "../../src/programs/schema.js";
 import { startHarness } from "./harness.js";
 import { truthViolations } from "./invariants.js";
+import { FakeDevice } from "../link/fake-device.js";
 
 const beginner = getBuiltin("beginner")!;
 const UPRIGHT = -80;
@@ -114,7 +115,23 @@ describe("preflight", () => {
     expect(s.outcome).toBe("refused");
     expect(s.reason).toMatch(/step 1 \(ramp\) goes to 20 deg but the profile limit is 10 deg/);
     expect(s.limits?.tiltMax).toBe(10);
+    expect(s.refusedByDevice).toBeUndefined();
     expect(h.device.actedCommands()).toBe(0);
+  });
+
+  it("marks a device that never answers the handshake as the link's refusal, not a safety one", async () => {
+    const clock = new VirtualClock();
+    const dev = new FakeDevice(clock);
+    dev.caps = null;
+    const session = startSession({ link: new DeviceLink(dev.companionSide, clock, { idPrefix: "s" }), clock, program: beginner });
+    let ended = false;
+    session.onEvent((e) => (ended = ended || e.code === "END"));
+    expect(clock.runUntil(() => ended, 60_000)).toBe(true);
+    const s = await session.done;
+    expect(s.outcome).toBe("refused");
+    expect(s.reason).toMatch(/no answer to hello/);
+    expect(s.refusedByDevice).toBe(true);
+    expect(dev.received.filter((m) => m.type === "move")).toEqual([]);
   });
 
   it("runs the caller's device check (a user heavier than the device's rating) and refuses before motion", async () => {

@@ -13,7 +13,7 @@ import { startSession, type SessionEvent, type SessionHandle, type SessionSnapsh
 import type { LimitSet } from "../../limits/limit-set.js";
 import { resolveProgram } from "./programs.js";
 
-import { EXIT as CODES, EXIT_CODE_HELP } from "../exit-codes.js";
+import { EXIT as CODES, EXIT_CODE_HELP, exitForOutcome } from "../exit-codes.js";
 import { createFrontEnd } from "../live/front-end.js";
 import { clock, deg, newtons, timeOfDay } from "../live/format.js";
 
@@ -180,7 +180,7 @@ export async function runCommand(programRef: string | undefined, opts: RunOption
   if (typeof cleanup === "function") await cleanup();
   await conn.close();
 
-  const exitCode = EXIT[summary.outcome];
+  const exitCode = exitForOutcome(summary.outcome, summary.refusedByDevice);
   if (opts.json) {
     io.out(`${JSON.stringify({ ...summary, device: redactDeviceUri(uri), ...(speed !== undefined ? { speed } : {}), guest }, null, 2)}\n`);
   } else if (plain) {
