@@ -6,6 +6,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { isValidDeviceId } from "../../protocol/index.js";
+import { DeviceUriError, parseDeviceUri } from "../link/device-uri.js";
 import { parseKey } from "./signing.js";
 
 export class BridgeConfigError extends Error {
@@ -167,6 +168,14 @@ export function loadBridgeConfig(flags: BridgeFlags, readFile: (p: string) => st
   const seen = new Set<string>();
   const fileCount = Array.isArray(fileDevices) ? fileDevices.length : 0;
   const devices: ResolvedDevice[] = cfg.devices.map((d, i) => {
+    // Checked now, not when the device is first opened: the bridge retries a device that fails to open,
+    // which for a URI that can never work would be a warning a second, forever.
+    try {
+      parseDeviceUri(d.uri);
+    } catch (e) {
+      if (!(e instanceof DeviceUriError)) throw e;
+      throw new BridgeConfigError(i < fileCount ? `${where}devices[${i}].uri: ${e.message}` : `--device: ${e.message}`);
+    }
     const id = d.id ?? deviceIdFromUri(d.uri, i);
     // A derived id is checked like an explicit one: "bridge" would take over the bridge's own topics.
     if (!isValidDeviceId(id) || RESERVED_DEVICE_IDS.has(id)) {

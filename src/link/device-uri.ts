@@ -76,13 +76,13 @@ function parseMqtt(text: string): DeviceUri {
   const segs = u.pathname.split("/").filter((s) => s !== "");
   if (segs.length === 0) throw bad(text, "device id is missing (mqtt://host:port/<deviceId>)");
   if (segs.length > 1) throw bad(text, `path "${u.pathname}" must be just /<deviceId>`);
-  const deviceId = decodeURIComponent(segs[0]);
+  const deviceId = decodePart(text, "device id", segs[0]);
   if (!isValidDeviceId(deviceId)) throw bad(text, `device id "${deviceId}" must be 1-64 letters, digits, '_' or '-'`);
   const out: Extract<DeviceUri, { kind: "mqtt" }> = { kind: "mqtt", text, tls, host: u.hostname.replace(/^\[|\]$/g, ""), port, deviceId };
-  if (u.username !== "") out.username = decodeURIComponent(u.username);
+  if (u.username !== "") out.username = decodePart(text, "user name", u.username);
   if (u.password !== "") {
     if (!out.username) throw bad(text, "password given without a user name");
-    out.password = decodeURIComponent(u.password);
+    out.password = decodePart(text, "password", u.password);
   }
   for (const [k, v] of u.searchParams) {
     if (k !== "ca" && k !== "cert" && k !== "key") throw bad(text, `unknown option "${k}" (mqtts takes ca, cert, key)`);
@@ -94,8 +94,21 @@ function parseMqtt(text: string): DeviceUri {
   return out;
 }
 
+const PASSWORD_IN_URI = /(\/\/[^:@/]*:)[^@]*@/;
+
+/** A %-encoded part of the URI; a broken escape (e.g. "%E0%A4%A") is named, not a bare "URI malformed". */
+function decodePart(text: string, what: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    // Error lines end up in logs: a password, even a mistyped one, stays out of them.
+    const shown = what === "password" ? text.replace(PASSWORD_IN_URI, "$1***@") : text;
+    throw bad(shown, `${what} has an invalid %-escape (write % as %25; escapes must be whole UTF-8 characters)`);
+  }
+}
+
 /** The URI with any password hidden, for logs and summaries. */
 export function redactDeviceUri(d: DeviceUri): string {
   if (d.kind !== "mqtt" || d.password === undefined) return d.text;
-  return d.text.replace(/(\/\/[^:@/]*:)[^@]*@/, "$1***@");
+  return d.text.replace(PASSWORD_IN_URI, "$1***@");
 }

@@ -123,7 +123,13 @@ function checkKinematics(kin: Kinematics): void {
 }
 
 /** At most this many samples: a plot needs far fewer, and a typo in stepS must not exhaust memory. */
-const MAX_SAMPLES = 1_000_000;
+export const MAX_SAMPLES = 1_000_000;
+
+/** How many points samples(stepS) returns over totalS seconds: every stepS from 0, and the end. */
+export function sampleCount(totalS: number, stepS: number): number {
+  const n = Math.floor(totalS / stepS);
+  return n + 1 + (n * stepS < totalS ? 1 : 0);
+}
 
 export function planActions(actions: Action[], kin: Kinematics, stepTypes: readonly StepType[] = []): Plan {
   checkKinematics(kin);
@@ -158,8 +164,18 @@ export function planActions(actions: Action[], kin: Kinematics, stepTypes: reado
     force = force1;
   });
   const totalS = t;
-  const tilts = [kin.startTilt, ...segments.map((s) => s.tilt1)];
-  const forces = [startForce, ...segments.map((s) => s.force1)];
+  // Extremes by a loop, not Math.max(...array): a spread passes every element as an argument, and a long
+  // program has more segments than the call stack can take.
+  let maxAngle = kin.startTilt;
+  let minAngle = kin.startTilt;
+  let maxSpeed = 0;
+  let maxForce = startForce;
+  for (const s of segments) {
+    if (s.tilt1 > maxAngle) maxAngle = s.tilt1;
+    if (s.tilt1 < minAngle) minAngle = s.tilt1;
+    if (s.vPeak > maxSpeed) maxSpeed = s.vPeak;
+    if (s.force1 > maxForce) maxForce = s.force1;
+  }
 
   const at = (time: number): PlanPoint => {
     const tc = Math.min(Math.max(Number.isFinite(time) ? time : 0, 0), totalS);
@@ -197,7 +213,8 @@ export function planActions(actions: Action[], kin: Kinematics, stepTypes: reado
   const samples = (stepS: number): PlanPoint[] => {
     if (!(Number.isFinite(stepS) && stepS > 0)) throw new RangeError(`plan samples: step must be a positive number of seconds (got ${stepS})`);
     const n = Math.floor(totalS / stepS);
-    if (n + 2 > MAX_SAMPLES) throw new RangeError(`plan samples: ${n + 2} samples is too many (step ${stepS} s over ${totalS.toFixed(0)} s)`);
+    const count = sampleCount(totalS, stepS);
+    if (count > MAX_SAMPLES) throw new RangeError(`plan samples: ${count} samples is too many (step ${stepS} s over ${totalS.toFixed(0)} s)`);
     const out: PlanPoint[] = [];
     for (let i = 0; i <= n; i++) out.push(at(i * stepS));
     if (n * stepS < totalS) out.push(at(totalS));
@@ -206,8 +223,7 @@ export function planActions(actions: Action[], kin: Kinematics, stepTypes: reado
 
   return {
     actions, segments, steps: summarizeSteps(segments, stepTypes), totalS,
-    maxAngle: Math.max(...tilts), minAngle: Math.min(...tilts),
-    maxSpeed: Math.max(0, ...segments.map((s) => s.vPeak)), maxForce: Math.max(...forces),
+    maxAngle, minAngle, maxSpeed, maxForce,
     headDownS: segments.reduce((sum, s) => sum + s.headDownS, 0),
     samples, at,
   };

@@ -91,6 +91,47 @@ export const ReturnStep = z
 
 export const StepSchema = z.discriminatedUnion("type", [RampStep, HoldStep, PumpStep, TractionStep, RestStep, ReturnStep]);
 
+/**
+ * Whole-program bounds. Guidance is minutes per session (DOMAIN.md section 2) and clinical traction
+ * units stop at about 99 min (section 3); every field can be within its own bound while the steps add up
+ * to a day of motion, which no session means and which the planner would expand into hundreds of thousands of actions.
+ */
+export const MAX_PROGRAM_S = 4 * 3600;
+export const MAX_PROGRAM_CYCLES = 2000;
+
+/**
+ * Seconds a program takes at the least: its holds, rests, dwells and traction times, and its pump moves
+ * at their cruise speed (acceleration and the moves into position only add to it).
+ */
+function minimumProgramSeconds(p: { steps: readonly Step[] }): number {
+  let total = 0;
+  for (const s of p.steps) {
+    switch (s.type) {
+      case "hold":
+      case "rest":
+        total += s.seconds;
+        break;
+      case "pump": {
+        const high = s.dwellHigh ?? s.dwell;
+        const low = s.dwellLow ?? s.dwell;
+        total += s.cycles * (high + low + (2 * Math.abs(s.to - s.from)) / s.speed);
+        break;
+      }
+      case "traction": {
+        const pr = s.progression;
+        const stepHold = pr?.stepHoldS ?? s.holdS;
+        const ends = pr ? (pr.mode === "both" ? 2 : 1) : 0;
+        total += s.cycles * (s.holdS + s.restS) + ends * (pr ? pr.steps - 1 : 0) * stepHold;
+        break;
+      }
+      case "ramp":
+      case "return":
+        break;
+    }
+  }
+  return total;
+}
+
 export const ProgramSchema = z
   .strictObject({
     name: z
@@ -115,6 +156,19 @@ export const ProgramSchema = z
     });
     if (p.steps.every((s) => s.type === "return")) {
       ctx.addIssue({ code: "custom", path: ["steps"], message: "must have a step besides return" });
+    }
+    const cycles = p.steps.reduce((n, s) => n + (s.type === "pump" || s.type === "traction" ? s.cycles : 0), 0);
+    if (cycles > MAX_PROGRAM_CYCLES) {
+      ctx.addIssue({ code: "custom", path: ["steps"], message: `must have at most ${MAX_PROGRAM_CYCLES} pump and traction cycles in all (got ${cycles})` });
+    }
+    const seconds = minimumProgramSeconds(p);
+    if (seconds > MAX_PROGRAM_S) {
+      const h = (x: number) => `${(x / 3600).toFixed(1).replace(/\.0$/, "")} h`;
+      ctx.addIssue({
+        code: "custom",
+        path: ["steps"],
+        message: `must take at most ${h(MAX_PROGRAM_S)} in all (these take at least ${h(seconds)} in holds, rests, dwells, traction times and pump moves)`,
+      });
     }
   })
   .describe("An invert session program");
@@ -152,7 +206,9 @@ export function loadProgramFile(path: string): Program {
     // A program is a few kilobytes; refusing huge files keeps a wrong path from eating memory.
     const size = statSync(path).size;
     if (size > MAX_PROGRAM_FILE_BYTES) throw new ProgramError(`${path}: too large for a program (${size} bytes, at most ${MAX_PROGRAM_FILE_BYTES})`, [], path);
-    text = readFileSync(path, "utf8");
+    // Editors on Windows may save UTF-8 with a byte-order mark: JSON.parse would refuse it with an invisible
+    // character in the message, while YAML ignores it. Both read the same way without it.
+    text = readFileSync(path, "utf8").replace(/^\uFEFF/, "");
   } catch (err) {
     if (err instanceof ProgramError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -178,5 +234,11 @@ function parseYamlText(text: string, path: string): unknown {
     const what = e.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "") ?? "parse error";
     throw new ProgramError(`${path}${where}: invalid YAML: ${what}`, [], path);
   }
-  return doc.toJS() as unknown;
+  try {
+    // toJS expands aliases, and refuses (throws) when they multiply past yaml's maxAliasCount: a few
+    // nested aliases can stand for billions of nodes.
+    return doc.toJS() as unknown;
+  } catch (err) {
+    throw new ProgramError(`${path}: invalid YAML: ${(err instanceof Error ? err.message : String(err)).split("\n")[0]}`, [], path);
+  }
 }

@@ -29,9 +29,14 @@ export interface ProfileInput {
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,39}$/;
 
+/** Digits with an optional sign and decimal point: what a person types for a weight or an angle. */
+const DECIMAL_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
+
 /** Parses a number flag or value; the message names the field. */
 export function parseNumber(field: string, v: unknown, unit: string, range: { min: number; max: number }): number {
-  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : Number.NaN;
+  // Not Number() alone: it also reads "0x40" as 64, "1e2" as 100 and "0b1" as 1, none of which anyone
+  // means as kilograms or centimetres.
+  const n = typeof v === "number" ? v : typeof v === "string" && DECIMAL_RE.test(v.trim()) ? Number(v.trim()) : Number.NaN;
   if (!Number.isFinite(n)) throw new UserError(`${field}: "${String(v)}" is not a number (${unit})`);
   if (n < range.min || n > range.max) throw new UserError(`${field}: ${n} ${unit} is outside ${range.min}..${range.max} ${unit}`);
   return n;

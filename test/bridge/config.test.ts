@@ -11,6 +11,20 @@ function files(map: Record<string, string>) {
   };
 }
 
+/** The config error's message (failing the test when there is none). */
+function configError(f: Parameters<typeof loadBridgeConfig>[0], read?: (p: string) => string): string {
+  try {
+    loadBridgeConfig(f, read);
+  } catch (e) {
+    expect(e).toBeInstanceOf(BridgeConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a config error");
+}
+
+/** A config file b.yaml with the simulator and one more device. */
+const withDevice = (uri: string) => files({ "b.yaml": `mqtt: {url: mqtt://x}\ndevices: [{uri: sim}, {uri: "${uri}"}]` });
+
 describe("bridge config", () => {
   it("loads YAML, resolves keys (inline and file), applies defaults", () => {
     const yaml = [
@@ -66,22 +80,23 @@ describe("bridge config", () => {
   });
 
   it("never derives the reserved id \"bridge\" from a URI: the field is named and an explicit id asked for", () => {
-    const bad = (f: Parameters<typeof loadBridgeConfig>[0], read?: (p: string) => string) => {
-      try {
-        loadBridgeConfig(f, read);
-      } catch (e) {
-        expect(e).toBeInstanceOf(BridgeConfigError);
-        return (e as Error).message;
-      }
-      throw new Error("expected a config error");
-    };
-    const yaml = (uri: string) => files({ "b.yaml": `mqtt: {url: mqtt://x}\ndevices: [{uri: sim}, {uri: "${uri}"}]` });
-    expect(bad({ config: "b.yaml" }, yaml("mqtt://broker:1883/bridge"))).toBe('b.yaml: devices[1].uri: "mqtt://broker:1883/bridge" gives the reserved device id "bridge"; give it an explicit id');
-    expect(bad({ config: "b.yaml" }, yaml("serial:/dev/bridge"))).toMatch(/^b\.yaml: devices\[1\]\.uri: .*reserved device id "bridge"; give it an explicit id$/);
-    expect(bad({ mqtt: "mqtt://x", device: ["mqtt://h/bridge"] })).toMatch(/^--device mqtt:\/\/h\/bridge: gives the reserved device id "bridge"; list it in a config file with an explicit id$/);
+    expect(configError({ config: "b.yaml" }, withDevice("mqtt://broker:1883/bridge"))).toBe('b.yaml: devices[1].uri: "mqtt://broker:1883/bridge" gives the reserved device id "bridge"; give it an explicit id');
+    expect(configError({ config: "b.yaml" }, withDevice("serial:/dev/bridge"))).toMatch(/^b\.yaml: devices\[1\]\.uri: .*reserved device id "bridge"; give it an explicit id$/);
+    expect(configError({ mqtt: "mqtt://x", device: ["mqtt://h/bridge"] })).toMatch(/^--device mqtt:\/\/h\/bridge: gives the reserved device id "bridge"; list it in a config file with an explicit id$/);
     // An explicit id fixes it.
     const ok = loadBridgeConfig({ config: "b.yaml" }, files({ "b.yaml": "mqtt: {url: mqtt://x}\ndevices: [{uri: mqtt://h/bridge, id: table-9}]" }));
     expect(ok.devices.map((d) => d.id)).toEqual(["table-9"]);
+  });
+
+  it("refuses a device URI that can never be opened, naming devices[i].uri or --device and why", () => {
+    expect(configError({ config: "b.yaml" }, withDevice("mqtt://h/%E0%A4%A"))).toBe('b.yaml: devices[1].uri: device "mqtt://h/%E0%A4%A": device id has an invalid %-escape (write % as %25; escapes must be whole UTF-8 characters)');
+    expect(configError({ config: "b.yaml" }, withDevice("serial:/dev/ttyS0?baud=7"))).toBe('b.yaml: devices[1].uri: device "serial:/dev/ttyS0?baud=7": baud "7" is not a standard rate (e.g. 115200)');
+    expect(configError({ config: "b.yaml" }, withDevice("mqtt://h:1883"))).toMatch(/^b\.yaml: devices\[1\]\.uri: device "mqtt:\/\/h:1883": device id is missing/);
+    expect(configError({ mqtt: "mqtt://x", device: ["foo:bar"] })).toMatch(/^--device: device "foo:bar": unknown scheme "foo" \(use sim, serial:/);
+    // After the file's devices, a flag's device is still named as the flag.
+    expect(configError({ config: "b.yaml", device: ["serial:/dev/ttyS0?baud=7"] }, withDevice("sim"))).toMatch(/^--device: device "serial:\/dev\/ttyS0\?baud=7": baud "7"/);
+    // An explicit id does not make a broken URI usable.
+    expect(configError({ config: "c.yaml" }, files({ "c.yaml": "mqtt: {url: mqtt://x}\ndevices: [{uri: 'tcp://h/t1', id: t1}]" }))).toMatch(/^c\.yaml: devices\[0\]\.uri: device "tcp:\/\/h\/t1": unknown scheme "tcp"/);
   });
 
   it("derives ids from URIs", () => {

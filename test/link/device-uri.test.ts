@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDeviceUri, redactDeviceUri } from "../../src/link/device-uri.js";
+import { DeviceUriError, parseDeviceUri, redactDeviceUri } from "../../src/link/device-uri.js";
 
 describe("parseDeviceUri", () => {
   it("parses the embedded simulator", () => {
@@ -50,6 +50,24 @@ describe("parseDeviceUri", () => {
     }
     expect(msg).toMatch(why);
     expect(msg).not.toContain("\n");
+  });
+
+  it.each([
+    ["mqtt://host/%E0%A4%A", 'device "mqtt://host/%E0%A4%A": device id has an invalid %-escape'],
+    ["mqtt://host/d%ZZ", 'device "mqtt://host/d%ZZ": device id has an invalid %-escape'],
+    ["mqtt://al%E0ce@host/d", 'device "mqtt://al%E0ce@host/d": user name has an invalid %-escape'],
+    ["mqtt://u:s%E0cret@host/d", 'device "mqtt://u:***@host/d": password has an invalid %-escape'],
+  ])("refuses a broken percent-escape in %s, naming the part", (uri, line) => {
+    let err: unknown;
+    try {
+      parseDeviceUri(uri);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DeviceUriError);
+    expect((err as Error).message.startsWith(`${line} (write % as %25`)).toBe(true);
+    expect((err as Error).message).not.toContain("\n");
+    expect((err as Error).message).not.toContain("s%E0cret");
   });
 
   it("hides passwords when printed", () => {

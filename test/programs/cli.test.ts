@@ -95,6 +95,17 @@ describe("invert programs", () => {
     expect(await run("plan", "beginner", "--accel", "fast")).toMatchObject({ code: 2, err: '--accel: must be a number from 0.1 to 1000 (got "fast")' });
   });
 
+  it("plan: --samples too fine for the program is a usage error naming the flag", async () => {
+    // About 3.5 h: within the program bounds, but 0.01 s steps would be over a million samples.
+    const long = file("long-pump.json", JSON.stringify({ name: "long-pump", steps: [{ type: "pump", from: -10, to: 20, cycles: 100, speed: 10, dwell: 60 }] }));
+    const r = await run("plan", long, "--json", "--samples", "0.01");
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(/^--samples: every 0\.01 s over 213 min 28 s is 1280801 samples, at most 1000000 \(use --samples 0\.02 or more\)$/);
+    const ok = JSON.parse((await run("plan", long, "--json", "--samples", "0.02")).out) as { samples: unknown[] };
+    expect(ok.samples.length).toBeLessThanOrEqual(1_000_000);
+  });
+
   it("plan: totals, extremes and a step table; --json with samples", async () => {
     const r = await run("plan", "oscillation");
     expect(r.out).toMatch(/^oscillation: 3 min \d+ s, then about \d+ s of slow return\n/);
@@ -135,6 +146,29 @@ describe("the installed command", () => {
     const ok = spawnSync(process.execPath, [join(root, "bin", "invert.js"), "programs", "validate", join(examples, "my-first-program.yaml")], { encoding: "utf8", timeout: 30_000 });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^valid: my-first-program, 5 steps, [\d.]+ min, max 30 deg\n$/);
+  });
+});
+
+describe("the installed command on hostile program files", () => {
+  const bin = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin", "invert.js"), ...args], { encoding: "utf8", timeout: 30_000 });
+
+  it("a YAML alias bomb is bad input (exit 2, one line naming the file), not an internal error", () => {
+    const lines = ["name: bomb", "a: &a [x, x, x, x, x, x, x, x, x]"];
+    for (const [name, prev] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"], ["f", "e"], ["g", "f"]]) {
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+    }
+    const p = file("bomb.yaml", `${lines.join("\n")}\nsteps: [{type: hold, seconds: 1}]\n`);
+    const r = bin("programs", "validate", p);
+    expect(r.stderr).toBe(`invert: ${p}: invalid YAML: Excessive alias count indicates a resource exhaustion attack\n`);
+    expect(r.status).toBe(2);
+  });
+
+  it("500 pump steps of 100 cycles are refused naming steps, not a stack overflow", () => {
+    const steps = Array.from({ length: 500 }, () => ({ type: "pump", from: -10, to: 20, cycles: 100, speed: 10, dwell: 1 }));
+    const p = file("many-steps.json", JSON.stringify({ name: "many", steps }));
+    const r = bin("programs", "validate", p);
+    expect(r.stderr).toMatch(new RegExp(`^invert: ${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: program "many": steps: must have at most 2000 pump and traction cycles in all \\(got 50000\\)`));
+    expect(r.status).toBe(2);
   });
 });
 

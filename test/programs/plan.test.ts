@@ -23,6 +23,19 @@ describe("moveProfile", () => {
   });
 });
 
+describe("planActions on very long action lists", () => {
+  it("computes the extremes without overflowing the call stack", () => {
+    // More elements than a spread into Math.max can pass as arguments.
+    const actions: Action[] = [];
+    for (let i = 0; i < 300_000; i++) {
+      actions.push({ step: 1, kind: "move", target: i % 2 ? 30 : -10, speed: i === 7 ? 12 : 10, label: "m" });
+      if (i % 1000 === 0) actions.push({ step: 1, kind: "force", target: i === 5000 ? 300 : 100, rate: 50, label: "f" });
+    }
+    const plan = planActions(actions, { startTilt: -80, accel: 10 });
+    expect(plan).toMatchObject({ maxAngle: 30, minAngle: -80, maxSpeed: 12, maxForce: 300 });
+  });
+});
+
 describe("planProgram", () => {
   it("a ramp and a hold: positions along the trapezoid, then constant", () => {
     const plan = planProgram(prog([{ type: "ramp", to: 20, speed: 10 }, { type: "hold", seconds: 60 }]), { startTilt: 0, accel: 10 });

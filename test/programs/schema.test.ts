@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadProgramFile, MAX_PROGRAM_FILE_BYTES, parseProgram, ProgramError } from "../../src/programs/schema.js";
+import { loadProgramFile, MAX_PROGRAM_CYCLES, MAX_PROGRAM_FILE_BYTES, MAX_PROGRAM_S, parseProgram, ProgramError } from "../../src/programs/schema.js";
 
 function errorOf(input: unknown, source?: string): ProgramError {
   try {
@@ -55,6 +55,25 @@ describe("parseProgram: invalid programs name step, type, field and reason", () 
     expect(errorOf("hello").message).toBe("program: must be an object (got a string)");
     expect(errorOf(null).message).toBe("program: must be an object (got null)");
     expect(errorOf([]).message).toBe("program: must be an object (got a list)");
+  });
+
+  it("a program whose steps add up to far more than a session is refused, naming steps", () => {
+    // Every field within its own bound: 500 pumps of 100 cycles would plan into ~200k actions.
+    const pumps = Array.from({ length: 500 }, () => ({ type: "pump", from: -10, to: 20, cycles: 100, speed: 10 }));
+    expect(errorOf({ name: "x", steps: pumps }).message).toBe(
+      `program "x": steps: must have at most ${MAX_PROGRAM_CYCLES} pump and traction cycles in all (got 50000) (and 1 more problem)`,
+    );
+    const holds = Array.from({ length: 5 }, () => ({ type: "hold", seconds: 3600 }));
+    expect(errorOf({ name: "x", steps: holds }).message).toBe(
+      'program "x": steps: must take at most 4 h in all (these take at least 5 h in holds, rests, dwells, traction times and pump moves)',
+    );
+    // Dwells count at both ends of each cycle, and the pump moves at their cruise speed.
+    const dwells = [{ type: "pump", from: 0, to: 30, cycles: 100, speed: 10, dwellHigh: 60, dwellLow: 90 }];
+    expect(errorOf({ name: "x", steps: dwells }).message).toContain("steps: must take at most 4 h in all (these take at least 4.3 h");
+    // Right at the bounds is fine.
+    expect(parseProgram({ name: "x", steps: Array.from({ length: 4 }, () => ({ type: "hold", seconds: MAX_PROGRAM_S / 4 })) }).steps).toHaveLength(4);
+    const cycles = Array.from({ length: MAX_PROGRAM_CYCLES / 100 }, () => ({ type: "pump", from: 0, to: 10, cycles: 100, speed: 10 }));
+    expect(parseProgram({ name: "x", steps: cycles }).steps).toHaveLength(MAX_PROGRAM_CYCLES / 100);
   });
 
   it("prefixes the source and counts further problems", () => {
@@ -160,6 +179,22 @@ describe("loadProgramFile", () => {
   it("a file too large to be a program is refused before it is read", () => {
     const big = write("big.yaml", `# ${"x".repeat(MAX_PROGRAM_FILE_BYTES)}\n`);
     expect(() => loadProgramFile(big)).toThrow(/big\.yaml: too large for a program \(\d+ bytes, at most 1048576\)$/);
+  });
+
+  it("YAML aliases that expand past the alias limit are invalid YAML naming the file, not a crash", () => {
+    const lines = ["name: bomb", "a: &a [x, x, x, x, x, x, x, x, x]"];
+    for (const [name, prev] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"], ["f", "e"], ["g", "f"]]) {
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+    }
+    const p = write("alias.yaml", `${lines.join("\n")}\nsteps: [{type: hold, seconds: 1}]\n`);
+    const e = (() => { try { loadProgramFile(p); } catch (err) { return err as Error; } return undefined; })();
+    expect(e).toBeInstanceOf(ProgramError);
+    expect(e?.message).toBe(`${p}: invalid YAML: Excessive alias count indicates a resource exhaustion attack`);
+  });
+
+  it("a leading UTF-8 byte-order mark is ignored in JSON as in YAML", () => {
+    expect(loadProgramFile(write("bom.json", `\uFEFF${JSON.stringify({ name: "bom", steps: [ok] })}`)).name).toBe("bom");
+    expect(loadProgramFile(write("bom.yaml", "\uFEFFname: bom\nsteps: [{type: hold, seconds: 1}]\n")).name).toBe("bom");
   });
 
   it("an empty YAML file is refused, not crashed on", () => {

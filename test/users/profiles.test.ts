@@ -19,6 +19,13 @@ describe("profile validation", () => {
     expect(() => validateProfile({ name: "a/b", weightKg: 70, heightCm: 170 })).toThrow(/^NAME:/);
   });
 
+  it("takes only plain decimal numbers, not hex, binary, exponents or Infinity", () => {
+    for (const v of ["0x40", "0b1000000", "0o100", "6.4e1", "Infinity", "1_000", "64kg", "."]) {
+      expect(() => validateProfile({ name: "ann", weightKg: v, heightCm: 170 }), v).toThrow(`--weight: "${v}" is not a number (kg)`);
+    }
+    expect(validateProfile({ name: "ann", weightKg: " 64 ", heightCm: "170.", maxAngle: "+20.5" })).toMatchObject({ weightKg: 64, heightCm: 170, maxAngle: 20.5 });
+  });
+
   it("asks for confirmation above 60 degrees", () => {
     expect(() => validateProfile({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 75 })).toThrow(/--i-understand/);
     expect(validateProfile({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 75 }, { iUnderstand: true }).maxAngle).toBe(75);

@@ -7,7 +7,7 @@ import { DEFAULT_DEVICE_AXES, DEFAULT_DEVICE_CAPS } from "../../limits/device-de
 import { TILT_MAX_DEG, TILT_MIN_DEG } from "../../limits/limit-set.js";
 import { checkPlan, effectiveLimits, type CheckResult } from "../../limits/effective.js";
 import { BUILTIN_PROGRAMS, builtinNames, getBuiltin } from "../../programs/library.js";
-import { planProgram, planReturn, type Plan } from "../../programs/plan.js";
+import { MAX_SAMPLES, planProgram, planReturn, sampleCount, type Plan } from "../../programs/plan.js";
 import { loadProgramFile, ProgramError, type Program, type Step } from "../../programs/schema.js";
 import { json, table } from "../../users/cli-io.js";
 
@@ -213,6 +213,13 @@ Every session ends with the slow return, whether or not the program has a \`retu
       const tilt = movesTable(plan);
       if (o.json) {
         const every = o.samples === undefined ? undefined : num("--samples", o.samples, 1, 0.01, 3600);
+        // Checked here so that a step too fine for a long program is a usage error naming the flag.
+        if (every !== undefined && sampleCount(plan.totalS, every) > MAX_SAMPLES) {
+          const least = Math.ceil((plan.totalS / (MAX_SAMPLES - 2)) * 100) / 100;
+          throw new ProgramsCliError(
+            `--samples: every ${every} s over ${formatDuration(plan.totalS)} is ${sampleCount(plan.totalS, every)} samples, at most ${MAX_SAMPLES} (use --samples ${least} or more)`,
+          );
+        }
         return io.out(json({ ...s, ...(every ? { samples: plan.samples(every) } : {}) }));
       }
       io.out(
