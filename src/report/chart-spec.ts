@@ -3,6 +3,7 @@
 // their text.
 import type { TopLevelSpec } from "vega-lite";
 import type { ReportData } from "./data.js";
+import { maxOf, minOf } from "./extremes.js";
 
 interface SeriesRow {
   t: number;
@@ -86,8 +87,8 @@ function panel(opts: {
   width: number;
 }) {
   const values = opts.rows.map((r) => r.value);
-  const lo = Math.min(...values, opts.limitLow ?? Infinity, 0);
-  const hi = Math.max(...values, opts.limitHigh ?? -Infinity, 0);
+  const lo = minOf(values, Math.min(opts.limitLow ?? Infinity, 0));
+  const hi = maxOf(values, Math.max(opts.limitHigh ?? -Infinity, 0));
   const pad = Math.max(5, (hi - lo) * 0.08);
   const domain: [number, number] = [Math.floor(lo - pad), Math.ceil(hi + pad)];
   const bands: { y: number; y2: number; band: string }[] = [];
@@ -131,7 +132,7 @@ function panel(opts: {
 export function buildChartSpec(d: ReportData, opts: { width?: number; maxPoints?: number } = {}): TopLevelSpec {
   const width = opts.width ?? 720;
   const maxPoints = opts.maxPoints ?? 2000;
-  const span = Math.max(1, ...d.samples.map((x) => x.t), ...d.planned.map((x) => x.t));
+  const span = maxOf(d.planned.map((x) => x.t), maxOf(d.samples.map((x) => x.t), 1));
   const events = mergeClose(d.events.map((e) => ({ t: e.t, label: eventLabel(e) })), span * 0.015);
   const angleRows: SeriesRow[] = [
     ...thin(d.planned, maxPoints).map((p) => ({ t: p.t, value: p.tilt, series: "planned" as const })),

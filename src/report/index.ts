@@ -1,6 +1,6 @@
 // `invert report`: chart (SVG/PNG), sample export (CSV/JSON), or a text summary.
-import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
+import { fsErrorText, writeFileAtomic } from "../store/atomic-write.js";
 import type { Store } from "../store/index.js";
 import { StoreError } from "../store/index.js";
 import { buildChartSpec } from "./chart-spec.js";
@@ -45,9 +45,10 @@ export async function writeReport(store: Store, id: number, out?: string): Promi
   if (!format || !out) return textSummary(d);
   const body = await renderReport(d, format, store.sessions.discomfortReports(id));
   try {
-    writeFileSync(out, body);
+    // Replaces an existing file only once the new one is complete (a full disk keeps the old report).
+    writeFileAtomic(out, body);
   } catch (err) {
-    throw new StoreError(`--out: cannot write "${out}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new StoreError(`--out: cannot write "${out}": ${fsErrorText(err)}`);
   }
   return `wrote ${out} (${d.samples.length} samples, ${d.events.length} events)\n`;
 }

@@ -1,5 +1,6 @@
 // The short text shown by `invert report SESSION` without --out.
 import type { ReportData } from "./data.js";
+import { maxOf } from "./extremes.js";
 
 const f1 = (x: number) => (Math.round(x * 10) / 10).toString();
 
@@ -9,7 +10,7 @@ export function textSummary(d: ReportData): string {
   // Session time, not wall time: a simulator session may run faster than real time.
   const reported = (s.summary as { durationS?: unknown } | null)?.durationS;
   const dur = typeof reported === "number" ? reported : last?.t;
-  const maxTilt = d.samples.length ? Math.max(...d.samples.map((x) => x.tilt)) : undefined;
+  const maxTilt = d.samples.length ? maxOf(d.samples.map((x) => x.tilt)) : undefined;
   const forces = d.samples.map((x) => x.force).filter((x): x is number => typeof x === "number");
   const lines = [
     `session ${s.id}: ${s.programName} (${s.kind === "rampup" ? "ramp-up step" : "program"}) for ${s.profileName ?? "no profile"}`,
@@ -18,7 +19,8 @@ export function textSummary(d: ReportData): string {
       (s.targetAngle !== null ? `, target ${s.targetAngle}°` : "") +
       (d.limits.tiltMax !== undefined ? `, limit ${d.limits.tiltMax}°` : ""),
   ];
-  if (forces.length && Math.max(...forces) > 0) lines.push(`  force: max ${f1(Math.max(...forces))} N${d.limits.forceMax !== undefined ? `, limit ${d.limits.forceMax} N` : ""}`);
+  const maxForce = maxOf(forces);
+  if (forces.length && maxForce > 0) lines.push(`  force: max ${f1(maxForce)} N${d.limits.forceMax !== undefined ? `, limit ${d.limits.forceMax} N` : ""}`);
   lines.push(`  ${d.samples.length} samples, ${d.events.length} events${s.discomfort ? ", discomfort reported" : ""}`);
   for (const e of d.events.slice(0, 12)) lines.push(`    ${f1(e.t).padStart(7)} s  ${e.kind}${e.code ? ` ${e.code}` : ""}${e.msg ? `: ${e.msg}` : ""}`);
   if (d.events.length > 12) lines.push(`    … ${d.events.length - 12} more (use --out FILE.json)`);

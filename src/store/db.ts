@@ -1,9 +1,10 @@
-// Opens (creating if needed) the invert database: WAL for crash safety with a writer and readers,
-// migrations, then closes sessions a previous crash left open.
+// Opens (creating if needed) the invert database: WAL for crash safety with a writer and readers while
+// open (one self-contained file once closed), migrations, then closes sessions a previous crash left
+// open. A database that cannot be written (read-only medium, full disk) is opened read-only.
 import Database from "better-sqlite3";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { StoreError, isWriteFailure } from "./errors.js";
+import { StoreError, isWriteFailure, storeFailure } from "./errors.js";
 import { migrate, schemaVersion } from "./migrate.js";
 import { MIGRATIONS, type Migration } from "./migrations/index.js";
 import { ensureDataDir } from "./paths.js";
@@ -67,6 +68,81 @@ function cannotWrite(err: unknown): boolean {
   return isWriteFailure(err) || code === "EACCES" || code === "EROFS" || code === "EPERM";
 }
 
+/** One line naming the file; SQLite errors also say what to do. */
+function cannotOpen(err: unknown, file: string): StoreError {
+  const e = storeFailure(err, file, "cannot open");
+  return e instanceof StoreError ? e : new StoreError(`cannot open ${file}: ${(err as Error).message}`);
+}
+
+/** True when the -wal file holds changes not yet copied into the database file. */
+function walHasContent(file: string): boolean {
+  try {
+    return statSync(`${file}-wal`).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reading a WAL-mode database needs its -shm index, which SQLite must create (or grow) even for a
+ * read-only open; on a read-only medium or a full disk it cannot, and the open fails (CANTOPEN,
+ * IOERR_SHMSIZE). The bundled SQLite takes no URI filenames, so `immutable=1` is not available; the
+ * database is read into memory instead and opened from there, marked as a rollback-journal file since
+ * an in-memory database cannot be in WAL mode. That is only right when the -wal file holds nothing:
+ * otherwise the snapshot would silently miss the latest sessions, so that case stays an error. It
+ * costs memory the size of the file, which is acceptable for a fallback that only reads history.
+ */
+function connectSnapshot(file: string, migrations: readonly Migration[], cause: unknown): Database.Database {
+  if (walHasContent(file)) {
+    throw new StoreError(
+      `cannot read ${file}: its latest changes are in ${file}-wal, which cannot be read here (${(cause as Error).message}); free some space on its disk or copy the data folder to a writable disk`,
+    );
+  }
+  const image = readFileSync(file);
+  // File format read/write versions (header bytes 18 and 19): 2 means WAL, 1 rollback journal.
+  if (image.length >= 100 && image[18] === 2 && image[19] === 2) {
+    image[18] = 1;
+    image[19] = 1;
+  }
+  const db = new Database(image, { readonly: true });
+  try {
+    const pending = migrations.filter((m) => m.version > schemaVersion(db));
+    if (pending.length) throw new StoreError(`${file} needs a schema upgrade and was opened read-only`);
+    migrate(db, migrations, file);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** Read-only open, falling back to an in-memory snapshot when SQLite cannot set up its WAL index. */
+function connectReadonly(file: string, migrations: readonly Migration[], openDb: OpenDb): Database.Database {
+  try {
+    return connect(file, true, migrations, openDb);
+  } catch (err) {
+    if (err instanceof StoreError || !cannotWrite(err) || !existsSync(file)) throw err;
+    return connectSnapshot(file, migrations, err);
+  }
+}
+
+/**
+ * Leaves the file in rollback-journal mode when this is the last connection, so that once invert has
+ * closed it the database is one self-contained file: a later reader on a read-only medium or a full
+ * disk opens it normally, with locking and without the -shm index it could not create (see
+ * connectSnapshot). The next writable open switches back to WAL. Another connection still open (a
+ * session being recorded, the bridge) makes the switch fail at once (no busy wait); the last one to
+ * close does it. A failure (disk full, read-only) leaves WAL mode, which SQLite keeps consistent.
+ */
+function leaveWalMode(db: Database.Database): void {
+  try {
+    db.pragma("busy_timeout = 0");
+    db.pragma("journal_mode = DELETE");
+  } catch {
+    // Still in WAL mode: readable wherever its -shm index exists or can be created.
+  }
+}
+
 export function openStore(dir?: string, opts: OpenStoreOptions = {}): Store {
   let d: string;
   try {
@@ -80,28 +156,29 @@ export function openStore(dir?: string, opts: OpenStoreOptions = {}): Store {
   let db: Database.Database;
   let readonlyReason: string | undefined;
   try {
-    db = connect(file, opts.readonly === true, migrations, openDb);
+    db = opts.readonly === true ? connectReadonly(file, migrations, openDb) : connect(file, false, migrations, openDb);
   } catch (err) {
     if (err instanceof StoreError) throw err;
     // A read-only medium or a full disk: history stays readable (and the ramp-up computable); writes
     // then fail once, reported by whoever tries (the recorder), and never stop a session.
     if (!opts.readonly && cannotWrite(err) && existsSync(file)) {
       try {
-        db = connect(file, true, migrations, openDb);
+        db = connectReadonly(file, migrations, openDb);
         readonlyReason = `${file} is not writable (${(err as Error).message}); opened read-only`;
       } catch (err2) {
         if (err2 instanceof StoreError) throw err2;
-        throw new StoreError(`cannot open ${file}: ${(err as Error).message}`);
+        throw cannotOpen(err, file);
       }
     } else {
-      throw new StoreError(`cannot open ${file}: ${(err as Error).message}`);
+      throw cannotOpen(err, file);
     }
   }
+  const writable = !opts.readonly && !readonlyReason;
   const now = opts.now ?? (() => new Date());
   const profiles = new ProfileRepo(db, now);
   const sessions = new SessionRepo(db, now);
   let recovered = 0;
-  if (!opts.readonly && !readonlyReason) {
+  if (writable) {
     try {
       recovered = sessions.closeOpen();
     } catch {
@@ -118,7 +195,9 @@ export function openStore(dir?: string, opts: OpenStoreOptions = {}): Store {
     readonlyReason,
     now,
     close: () => {
-      if (db.open) db.close();
+      if (!db.open) return;
+      if (writable) leaveWalMode(db);
+      db.close();
     },
   };
 }

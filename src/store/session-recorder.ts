@@ -77,12 +77,11 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
   let lastDiscomfort: { kind: string; t: number } | undefined;
   const unsubs: (() => void)[] = [];
 
-  const fail = (err: unknown) => {
+  const fail = (err: unknown, line = `session history not recorded (${describe(err)}); the session itself is unaffected`) => {
     if (failed) return;
     failed = true;
     buffer = [];
     clock.clearInterval(timer);
-    const line = `session history not recorded (${describe(err)}); the session itself is unaffected`;
     try {
       opts.onError?.(line);
     } catch {
@@ -111,14 +110,20 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
     );
   };
 
-  try {
-    sessionId = store.db.transaction(() => {
-      const id = store.sessions.begin(meta);
-      store.sessions.claim(id);
-      return id;
-    })();
-  } catch (err) {
-    fail(err);
+  // A store opened read-only (read-only medium, full disk) says why: clearer than SQLite's "attempt to
+  // write a readonly database", and nothing is attempted.
+  if (store.readonlyReason !== undefined) {
+    fail(undefined, `session history not recorded: ${store.readonlyReason}; the session itself is unaffected`);
+  } else {
+    try {
+      sessionId = store.db.transaction(() => {
+        const id = store.sessions.begin(meta);
+        store.sessions.claim(id);
+        return id;
+      })();
+    } catch (err) {
+      fail(err);
+    }
   }
 
   if (!failed) {

@@ -6,7 +6,7 @@ import { parseDeviceUri, redactDeviceUri } from "../link/device-uri.js";
 import { axesUsed, compileProgram } from "../programs/compile.js";
 import { DEFAULT_RETURN_PROFILE, planProgram, planReturn } from "../programs/plan.js";
 import type { Program } from "../programs/schema.js";
-import { attachRecorder, openStore, type NewSession, type ProfileRecord, type RecordableSession, type Recorder, type Store } from "../store/index.js";
+import { attachRecorder, openStore, storeFailure, type NewSession, type ProfileRecord, type RecordableSession, type Recorder, type Store } from "../store/index.js";
 import { UserError } from "./errors.js";
 import { checkRated, type RatedLimits } from "./profiles.js";
 import { DEFAULT_RAMPUP, checkProgramAngle, nextStep, type HistoryEntry, type RampupConfig } from "./rampup.js";
@@ -175,7 +175,8 @@ export function openProfileSession(
     prepared = prepareProfileSession(store, profileName, program, opts.now ?? new Date(), { device: opts.device, config: opts.config });
   } catch (err) {
     if (!opts.store) store.close();
-    throw err;
+    // Reading the profile and its history can meet a damaged file: one line naming it, not a bug.
+    throw storeFailure(err, store.file);
   }
   let recorder: Recorder | undefined;
   return {

@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { CSV_COLUMNS, buildChartSpec, loadReportData, readPlanned, renderSvg, resolveSessionId, svgToPng, writeReport } from "../../src/report/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CSV_COLUMNS, buildChartSpec, loadReportData, readPlanned, renderSvg, resolveSessionId, svgToPng, textSummary, writeReport } from "../../src/report/index.js";
+import { describeWithTmpfs, mountTmpfs, type Tmpfs } from "../store/tmpfs.js";
 import { recordedSession } from "./fixture.js";
 
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
@@ -143,5 +144,66 @@ describe("report files", () => {
     expect(() => resolveSessionId(store, "abc")).toThrow(/^SESSION: "abc" is not a session id/);
     expect(resolveSessionId(store, "last")).toBe(id);
     store.close();
+  });
+});
+
+describe("replacing a report file", () => {
+  it("replaces it whole and leaves no temporary file, even when the write fails", async () => {
+    const { store, id, dir } = recordedSession();
+    const out = join(dir, "s.csv");
+    writeFileSync(out, "previous report\n");
+    await writeReport(store, id, out);
+    expect(readFileSync(out, "utf8")).toMatch(/^t,/);
+    // A folder where the file should go: refused with one line, nothing left behind.
+    const taken = join(dir, "taken.csv");
+    mkdirSync(taken);
+    await expect(writeReport(store, id, taken)).rejects.toThrow(/^--out: cannot write ".*taken\.csv": is a directory \(EISDIR\)$/);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    store.close();
+  });
+});
+
+describeWithTmpfs("a report written to a full disk", () => {
+  let fs: Tmpfs;
+  beforeAll(() => {
+    fs = mountTmpfs(256);
+  });
+  afterAll(() => {
+    fs.unmount();
+  });
+
+  it("keeps the previous file, removes its temporary file and says so in words", async () => {
+    const { store, id } = recordedSession();
+    const out = join(fs.dir, "s.csv");
+    writeFileSync(out, "previous report\n");
+    fs.fill();
+    try {
+      const err = await writeReport(store, id, out).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Written in place, the old file was truncated first and then the write failed: both lost.
+      expect(readFileSync(out, "utf8")).toBe("previous report\n");
+      expect(readdirSync(fs.dir).sort()).toEqual(["filler", "s.csv"]);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(/^--out: cannot write ".*s\.csv": no space left on device \(ENOSPC\)$/);
+    } finally {
+      fs.unfill();
+      store.close();
+    }
+  });
+});
+
+describe("a very long session", () => {
+  it("summarises and charts hours of samples without overflowing the stack", () => {
+    const f = recordedSession({ force: true });
+    const d = loadReportData(f.store, f.id);
+    // Eight hours at 10 Hz: far more values than a call may take as arguments.
+    const n = 8 * 3600 * 10;
+    const samples = Array.from({ length: n }, (_, i) => ({ ...d.samples[i % d.samples.length]!, t: i / 10, tilt: i === n - 7 ? 33 : -10 }));
+    const long = { ...d, samples };
+    expect(textSummary(long)).toMatch(/angle: max 33°/);
+    const spec = JSON.stringify(buildChartSpec(long));
+    expect(spec.length).toBeGreaterThan(0);
   });
 });

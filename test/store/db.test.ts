@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DB_FILE, HEARTBEAT_STALE_MS, MIGRATIONS, SCHEMA_VERSION, StoreError, defaultDataDir, migrate, openStore, processAlive, schemaVersion, thisProcess, type Migration } from "../../src/store/index.js";
@@ -164,6 +164,70 @@ describe("unwritable directory", () => {
     expect(() => ro.sessions.begin({ kind: "program", programName: "x", program: {} })).toThrow(/readonly/);
     ro.close();
     expect(openStore(dir).recoveredSessions).toBe(1);
+  });
+
+  it("leaves a closed database as one self-contained file, back in WAL mode when reopened", () => {
+    const dir = tempDir();
+    const file = join(dir, DB_FILE);
+    const s = openStore(dir);
+    s.profiles.create({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 60 });
+    s.close();
+    // Header bytes 18-19: 1 = rollback journal. A reader on a read-only medium or a full disk then
+    // needs no -shm index, which it could not create.
+    expect([...readFileSync(file).subarray(18, 20)]).toEqual([1, 1]);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    expect(existsSync(`${file}-shm`)).toBe(false);
+    const again = openStore(dir);
+    expect(again.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    // While another connection has it open, closing leaves WAL mode to the last one.
+    const other = openStore(dir);
+    other.close();
+    expect([...readFileSync(file).subarray(18, 20)]).toEqual([2, 2]);
+    again.close();
+    expect([...readFileSync(file).subarray(18, 20)]).toEqual([1, 1]);
+  });
+
+  it("reads a WAL-mode database whose -shm index cannot be created, from a snapshot in memory", () => {
+    const dir = tempDir();
+    const file = join(dir, DB_FILE);
+    const w = openStore(dir);
+    w.profiles.create({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 60 });
+    w.close();
+    // As an earlier invert left it: closed in WAL mode.
+    const raw = new Database(file);
+    raw.pragma("journal_mode = WAL");
+    raw.close();
+    const before = readFileSync(file);
+    // What SQLite reports on a read-only medium (CANTOPEN) or a full disk (IOERR_SHMSIZE), even read-only.
+    const noShm = () => {
+      throw Object.assign(new Error("unable to open database file"), { code: "SQLITE_CANTOPEN" });
+    };
+    const ro = openStore(dir, { openDb: noShm });
+    expect(ro.readonlyReason).toMatch(/invert\.db is not writable \(unable to open database file\); opened read-only$/);
+    expect(ro.profiles.get("ann").weightKg).toBe(70);
+    expect(() => ro.profiles.create({ name: "bob", weightKg: 80, heightCm: 180, maxAngle: 60 })).toThrow(/readonly/);
+    ro.close();
+    const explicit = openStore(dir, { readonly: true, openDb: noShm });
+    expect(explicit.profiles.list()).toHaveLength(1);
+    explicit.close();
+    // Read only: the file is untouched.
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it("refuses a snapshot that would miss changes still in the -wal file, naming it", () => {
+    const dir = tempDir();
+    const file = join(dir, DB_FILE);
+    const w = openStore(dir);
+    // Another process still writing: its changes are in the -wal file, not yet in the database file.
+    w.db.pragma("wal_autocheckpoint = 0");
+    w.profiles.create({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 60 });
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(0);
+    const noShm = () => {
+      throw Object.assign(new Error("unable to open database file"), { code: "SQLITE_CANTOPEN" });
+    };
+    expect(() => openStore(dir, { openDb: noShm })).toThrow(StoreError);
+    expect(() => openStore(dir, { openDb: noShm })).toThrow(/^cannot read .*invert\.db: its latest changes are in .*invert\.db-wal, which cannot be read here/);
+    w.close();
   });
 
   it("still refuses a missing database it cannot create", () => {

@@ -1,10 +1,12 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../protocol/index.js";
-import { openStore } from "../../src/store/index.js";
+import { EXIT, exitCodeFor } from "../../src/cli/exit-codes.js";
+import { DB_FILE, StoreError, openStore } from "../../src/store/index.js";
+import { withStore, type CliIO } from "../../src/users/cli-io.js";
 import { CONTRAINDICATIONS } from "../../src/users/screening.js";
-import { prepareProfileSession, recordProfileSession } from "../../src/users/session-setup.js";
+import { openProfileSession, prepareProfileSession, recordProfileSession } from "../../src/users/session-setup.js";
 import { FakeSession } from "../store/fake-session.js";
 import { tempDir } from "../store/tmp.js";
 import { cli } from "./cli-harness.js";
@@ -119,5 +121,69 @@ describe("invert history and report", () => {
     expect(svg).toContain(">holding 25</text>");
     expect((await run("report", String(h[0].id))).out).toContain("rampup-20");
     expect((await run("report", "x1")).error).toMatch(/^SESSION: "x1" is not a session id/);
+  });
+});
+
+describe("a damaged or full database", () => {
+  /** Overwrites the start of every page but the first: the header stays valid, the tables do not. */
+  function damage(file: string): void {
+    const fd = openSync(file, "r+");
+    try {
+      for (let at = 4096; at < statSync(file).size; at += 4096) writeSync(fd, Buffer.alloc(200, 0xff), 0, 200, at);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it("is reported with one line naming the file and what to do, as bad input rather than an internal error", async () => {
+    const dir = tempDir();
+    const run = cli(dir);
+    await run("profile", "create", "ann", "--weight", "68", "--height", "170", "--no-contraindications");
+    const store = openStore(dir);
+    store.sessions.begin({ kind: "program", programName: "p", program: {} });
+    store.close();
+    const file = join(dir, DB_FILE);
+    damage(file);
+    const malformed = /^cannot use .*invert\.db: database disk image is malformed; the file is damaged: restore it from a backup, or move it aside to start a new history$/;
+    for (const args of [["history"], ["profile", "list"], ["report", "1"], ["profile", "show", "ann"]]) {
+      expect((await run(...args)).error, args.join(" ")).toMatch(malformed);
+    }
+    // `invert run --profile` reads the profile and its history first: the same line.
+    const s = openStore(dir);
+    let err: unknown;
+    try {
+      openProfileSession("ann", undefined, { store: s });
+    } catch (e) {
+      err = e;
+    } finally {
+      s.close();
+    }
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as Error).message).toMatch(malformed);
+    expect(exitCodeFor(err)).toBe(EXIT.usage);
+  });
+
+  it("a write on a full disk names the file and says to free space", async () => {
+    const dir = tempDir();
+    const io = { openStore: () => openStore(dir) } as Pick<CliIO, "openStore"> as CliIO;
+    const full = Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+    let err: unknown;
+    try {
+      await withStore(io, () => {
+        throw full;
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as Error).message).toBe(`cannot use ${join(dir, DB_FILE)}: database or disk is full; free some space on its disk and try again`);
+    expect(exitCodeFor(err)).toBe(EXIT.usage);
+    // Anything else is not the store's business and passes unchanged.
+    const other = new TypeError("bug");
+    await expect(
+      withStore(io, () => {
+        throw other;
+      }),
+    ).rejects.toBe(other);
   });
 });

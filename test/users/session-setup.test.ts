@@ -120,7 +120,8 @@ describe("preparing a profile session", () => {
     await ps.close();
     expect(rec.failed).toBe(true);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/session history not recorded \(SQLITE_READONLY/);
+    // Says why the store is read-only rather than SQLite's "attempt to write a readonly database".
+    expect(errors[0]).toMatch(/^session history not recorded: .*invert\.db is not writable \(disk I\/O error\); opened read-only; the session itself is unaffected$/);
     ro.close();
   });
 
