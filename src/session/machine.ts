@@ -508,9 +508,23 @@ export const sessionMachine = setup({
             ({ context, event }) => void context.notes.push({ kind: "discomfort", code: "DISCOMFORT", message: `user reported ${event.kind} during the return` }),
           ],
         },
-        CMD_FAIL: { target: ".device", actions: ({ context, event }) => void context.notes.push({ kind: "fault", code: "RETURN_FALLBACK", message: `return move failed (${event.message}): asking the device's own return` }) },
-        SUPERVISOR: { guard: "supFirmware", target: ".device", actions: ({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: `${event.message}: following the device's return` }) },
-        // A program that finished is not "completed" if its return had to be left to the firmware.
+        // A program that finished is not "completed" if its return had to be left to the firmware: the
+        // ramp-up must not advance on a session whose return went wrong.
+        CMD_FAIL: {
+          target: ".device",
+          actions: [
+            ({ context, event }) => void context.notes.push({ kind: "fault", code: "RETURN_FALLBACK", message: `return move failed (${event.message}): asking the device's own return` }),
+            assign(({ context, event }) => (context.outcome === "completed" ? { outcome: "fault" as const, reason: `return move failed: ${event.message}` } : {})),
+          ],
+        },
+        SUPERVISOR: {
+          guard: "supFirmware",
+          target: ".device",
+          actions: [
+            ({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: `${event.message}: following the device's return` }),
+            assign(({ context, event }) => (context.outcome === "completed" ? { outcome: "fault" as const, reason: `safety supervisor during the return: ${event.message}` } : {})),
+          ],
+        },
         LINK_LOST: {
           target: ".linkLost",
           actions: assign(({ context }) => (context.outcome === "completed" ? { outcome: "fault" as const, reason: "link lost during the return" } : {})),

@@ -117,7 +117,9 @@ export class ProfileRepo {
 
   latestScreening(profileId: number): ScreeningRecord | undefined {
     const r = this.db
-      .prepare(`SELECT * FROM screenings WHERE profile_id = ? ORDER BY answered_at DESC, id DESC LIMIT 1`)
+      // The answers given last count, whatever the clock said then: a contraindication declared after
+      // the clock was set back must not lose to the older, clean screening.
+      .prepare(`SELECT * FROM screenings WHERE profile_id = ? ORDER BY id DESC LIMIT 1`)
       .get(profileId) as ScreeningDbRow | undefined;
     return r ? toScreening(r) : undefined;
   }

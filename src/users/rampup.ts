@@ -76,14 +76,18 @@ function sortByStart(h: readonly HistoryEntry[]): HistoryEntry[] {
   return [...h].sort((a, b) => ms(a.startedAt) - ms(b.startedAt));
 }
 
-/** Sessions that count: a refused session never moved the user. */
-function counted(h: readonly HistoryEntry[], nowMs: number): HistoryEntry[] {
-  return sortByStart(h).filter((e) => e.outcome !== "refused" && ms(e.startedAt) <= nowMs);
+/**
+ * Sessions that count: a refused session never moved the user. One dated after `now` counts too: the
+ * clock was set back since (an RTC reset, an NTP correction), and dropping it would forget a discomfort
+ * and the day's sessions. It counts toward the daily limit and, being the latest, decides the next step.
+ */
+function counted(h: readonly HistoryEntry[]): HistoryEntry[] {
+  return sortByStart(h).filter((e) => e.outcome !== "refused");
 }
 
 export function nextStep(profile: RampupProfile, history: readonly HistoryEntry[], now: Date, cfg: RampupConfig = DEFAULT_RAMPUP): NextStep {
   const nowMs = now.getTime();
-  const past = counted(history, nowMs);
+  const past = counted(history);
 
   const recent = past.filter((e) => ms(e.startedAt) > nowMs - DAY_MS);
   if (recent.length >= cfg.maxPerDay) {

@@ -195,6 +195,29 @@ describe("safety", () => {
     expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.6);
   });
 
+  it("a finished program whose return had to be left to the firmware is not completed (the ramp-up must not advance)", async () => {
+    const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
+    const orig = h.link.sendCommand.bind(h.link);
+    let refuse = false;
+    h.link.sendCommand = (body, cbs) => {
+      if (refuse && body.type === "move") {
+        const ack: AckMsg = { v: 1, seq: 0, type: "ack", id: "refused", result: "rejected", reason: "test" };
+        h.clock.setTimeout(() => cbs?.onAck?.(ack), 0);
+        return "refused";
+      }
+      return orig(body, cbs);
+    };
+    expect(h.runUntilState(/^running\.hold/)).toBe(true);
+    // The program runs to its end; only the return's moves are refused.
+    refuse = true;
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.events.map((e) => e.code)).toEqual(expect.arrayContaining(["RETURN_FALLBACK", "DEVICE_RETURN"]));
+    expect(s.outcome).toBe("fault");
+    expect(s.reason).toMatch(/return move failed/);
+    expect(Math.abs(h.device.truth().tilt - UPRIGHT)).toBeLessThan(0.6);
+  });
+
   it("a link that never comes back ends the session as a fault while the firmware brings the table upright", async () => {
     const h = startHarness(beginner, { session: { ret: QUICK, linkGiveUpMs: 200_000 }, simConfig: QUICK_SIM });
     expect(h.runUntilState(/^running\.hold/)).toBe(true);

@@ -246,3 +246,14 @@ describe("unwritable directory", () => {
     expect(readFileSync(file, "utf8")).toBe("x");
   });
 });
+
+describe("screenings", () => {
+  it("the answers given last count, even when the clock was set back before they were given", () => {
+    const s = openStore(tempDir());
+    const ann = s.profiles.create({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 60 });
+    s.profiles.addScreening(ann.id, [], "flags", new Date("2026-06-01T07:00:00Z"));
+    s.profiles.addScreening(ann.id, ["glaucoma"], "flags", new Date("2026-06-01T06:00:00Z"));
+    expect(s.profiles.latestScreening(ann.id)?.conditions).toEqual(["glaucoma"]);
+    s.close();
+  });
+});

@@ -99,6 +99,17 @@ describe("ramp-up progression", () => {
     expect(nextStep(profile, withRefused, new Date(T0 + 3 * H)).ok).toBe(true);
   });
 
+  it("remembers sessions dated after now (the clock was set back): their discomfort and the day's count", () => {
+    const h = simulate([T0 + 1 * H, T0 + 2 * H, T0 + 3 * H], (i) => ({ outcome: i === 2 ? "aborted" : "completed", discomfort: i === 2 })).history;
+    expect(h.map((e) => e.targetAngle)).toEqual([20, 25, 30]);
+    // The clock goes back to between the second and third sessions: still three today, none allowed.
+    expect(nextStep(profile, h, new Date(T0 + 2.5 * H)).ok).toBe(false);
+    // A day later by the corrected clock, the discomfort of the latest session still steps back.
+    const next = ok(nextStep(profile, h, new Date(T0 + 1 * H + DAY + 1)));
+    expect(next.angle).toBeLessThan(30);
+    expect(next.angle).toBe(ok(nextStep(profile, h, new Date(T0 + 3 * H + DAY + 1))).angle);
+  });
+
   it("never exceeds a lower profile maximum", () => {
     const s = nextStep({ maxAngle: 25 }, [
       { startedAt: new Date(T0).toISOString(), kind: "rampup", targetAngle: 20, outcome: "completed", discomfort: false },
