@@ -16,6 +16,21 @@ const UPRIGHT = -80;
 const QUICK = { restS: 5, pauseS: 2 };
 const QUICK_SIM = { tilt: { restS: 5, pauseS: 2 } };
 
+/** Makes the device reject every move while `on` is set (the return's moves included). */
+function refuseMovesWhen(h: ReturnType<typeof startHarness>): { on: boolean } {
+  const state = { on: false };
+  const orig = h.link.sendCommand.bind(h.link);
+  h.link.sendCommand = (body, cbs) => {
+    if (state.on && body.type === "move") {
+      const ack: AckMsg = { v: 1, seq: 0, type: "ack", id: "refused", result: "rejected", reason: "test" };
+      h.clock.setTimeout(() => cbs?.onAck?.(ack), 0);
+      return "refused";
+    }
+    return orig(body, cbs);
+  };
+  return state;
+}
+
 describe("pause and resume", () => {
   it("pause holds the table and freezes the dwell; resume finishes the remaining dwell", async () => {
     const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
@@ -175,18 +190,9 @@ describe("safety", () => {
 
   it("falls back to the device's own return when the device refuses the companion's return moves", async () => {
     const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
-    const orig = h.link.sendCommand.bind(h.link);
-    let refuse = false;
-    h.link.sendCommand = (body, cbs) => {
-      if (refuse && body.type === "move") {
-        const ack: AckMsg = { v: 1, seq: 0, type: "ack", id: "refused", result: "rejected", reason: "test" };
-        h.clock.setTimeout(() => cbs?.onAck?.(ack), 0);
-        return "refused";
-      }
-      return orig(body, cbs);
-    };
+    const refusing = refuseMovesWhen(h);
     expect(h.runUntilState(/^running\.hold/)).toBe(true);
-    refuse = true;
+    refusing.on = true;
     h.session.stop();
     expect(h.finish()).toBe(true);
     const s = await h.session.done;
@@ -197,19 +203,10 @@ describe("safety", () => {
 
   it("a finished program whose return had to be left to the firmware is not completed (the ramp-up must not advance)", async () => {
     const h = startHarness(beginner, { session: { ret: QUICK }, simConfig: QUICK_SIM });
-    const orig = h.link.sendCommand.bind(h.link);
-    let refuse = false;
-    h.link.sendCommand = (body, cbs) => {
-      if (refuse && body.type === "move") {
-        const ack: AckMsg = { v: 1, seq: 0, type: "ack", id: "refused", result: "rejected", reason: "test" };
-        h.clock.setTimeout(() => cbs?.onAck?.(ack), 0);
-        return "refused";
-      }
-      return orig(body, cbs);
-    };
+    const refusing = refuseMovesWhen(h);
     expect(h.runUntilState(/^running\.hold/)).toBe(true);
     // The program runs to its end; only the return's moves are refused.
-    refuse = true;
+    refusing.on = true;
     expect(h.finish()).toBe(true);
     const s = await h.session.done;
     expect(s.events.map((e) => e.code)).toEqual(expect.arrayContaining(["RETURN_FALLBACK", "DEVICE_RETURN"]));
