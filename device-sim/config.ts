@@ -103,7 +103,7 @@ export const SimConfigSchema = z
     motor: MotorConfig.default(() => MotorConfig.parse({})),
     initial: InitialState.default(() => InitialState.parse({})),
     watchdogMs: z.number().int().min(50).max(60_000).default(1000),
-    tlmHz: pos.max(1000).default(10),
+    tlmHz: z.number().min(1).max(1000).default(10),
     /** Physics step; the firmware runs once per step (lockstep). */
     stepMs: z.number().min(1).max(100).default(10),
     maxInvertedS: pos.default(900),

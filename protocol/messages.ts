@@ -78,7 +78,8 @@ export const Caps = z.object({
   proto: z.number().int().min(1).max(255),
   axes: z.object({ tilt: TiltCaps.optional(), traction: TractionCaps.optional() }),
   watchdogMs: z.number().int().min(50).max(60_000),
-  tlmHz: z.number().positive().max(1000),
+  // Section 8: never less often than 1 Hz; slower telemetry could not be supervised.
+  tlmHz: z.number().min(1).max(1000),
   /** Changes on every boot, so a peer can tell a reboot (power loss) from a dropped link. */
   boot: z.string().max(32).optional(),
   maxInvertedS: z.number().positive().optional(),

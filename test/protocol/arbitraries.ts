@@ -72,7 +72,7 @@ export const ARBS: { [K in MsgType]: fc.Arbitrary<Extract<AnyMsg, { type: K }>> 
         })
         .map(clean),
       watchdogMs: fc.integer({ min: 50, max: 60_000 }),
-      tlmHz: pos(1000),
+      tlmHz: num(1, 1000),
       boot: opt(text(32)),
       maxInvertedS: opt(pos(1e6)),
       userMaxKg: opt(pos(1000)),

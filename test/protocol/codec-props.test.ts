@@ -89,6 +89,18 @@ describe("encode -> decode round trip", () => {
   });
 });
 
+describe("caps a companion cannot supervise", () => {
+  it("telemetry slower than 1 Hz is a schema drop (section 8), 1 Hz is accepted", () => {
+    const caps = (tlmHz: number) => ({ v: 1, seq: 0, type: "caps", model: "m", serial: "s", fw: "1", proto: 1, axes: {}, watchdogMs: 1000, tlmHz, boot: "b" });
+    const at = (tlmHz: number) => {
+      const r = decodeFrame(encodeFrame(caps(tlmHz) as unknown as AnyMsg).slice(0, -1), ACCEPTS.companion);
+      return r.ok ? "ok" : r.reason;
+    };
+    expect(at(0.5)).toBe("schema");
+    expect(at(1)).toBe("ok");
+  });
+});
+
 describe("single-byte corruption", () => {
   const small = anyMessage.filter((m) => Buffer.byteLength(encodeFrame(m)) <= 200);
 
