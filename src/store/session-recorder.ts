@@ -187,6 +187,23 @@ export function attachRecorder(store: Store, handle: RecordableSession, meta: Ne
           store.sessions.end(id, outcome, { reason: str(s.reason), summary, discomfort });
         })(),
       );
+      if (failed && sessionId !== undefined) {
+        // Recording stopped mid-session (a full disk): the ending alone is one small update, and it is
+        // what the ramp-up reads (the outcome, and above all a discomfort). One more try.
+        try {
+          store.sessions.end(sessionId, outcome, { reason: str(s.reason), discomfort });
+          return store.sessions.find(sessionId);
+        } catch {
+          // Still full: said below when it matters.
+        }
+      }
+      if (failed && discomfort) {
+        try {
+          opts.onError?.(`the discomfort was not recorded, so the ramp-up cannot step back on its own: choose a lower angle for the next session`);
+        } catch {
+          // A broken reporter must not reach the session either.
+        }
+      }
       return failed || sessionId === undefined ? undefined : store.sessions.find(sessionId);
     },
     (err: unknown) => {

@@ -128,7 +128,8 @@ describe("session recorder", () => {
       fake.event({ kind: "state", msg: "x" });
     }).not.toThrow();
     fake.finish({ outcome: "completed" });
-    await expect(rec.finished).resolves.toBeUndefined();
+    // The ending is one small update, tried once more after the failure: it fitted here.
+    await expect(rec.finished).resolves.toMatchObject({ outcome: "completed" });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/SQLITE_FULL/);
     expect(errors[0]).not.toContain("\n");
@@ -137,6 +138,37 @@ describe("session recorder", () => {
     expect(before).toBeGreaterThan(0);
     expect(clock.pending).toBe(0);
     store.close();
+  });
+
+  it("on a full disk still records a discomfort with the ending, or says plainly that it could not", async () => {
+    for (const endFits of [true, false]) {
+      const clock = new VirtualClock();
+      const store = openStore(tempDir());
+      const errors: string[] = [];
+      const fake = new FakeSession();
+      const rec = attachRecorder(store, fake, META, { clock, onError: (l) => errors.push(l) });
+      feed(clock, fake, 1);
+      const full = () => {
+        throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+      };
+      store.sessions.addSamples = full;
+      store.sessions.addEvent = full;
+      store.sessions.addDiscomfort = full;
+      if (!endFits) store.sessions.end = full;
+      feed(clock, fake, 2);
+      fake.event({ kind: "discomfort", code: "DISCOMFORT", msg: "user reported pain" });
+      fake.finish({ outcome: "aborted", discomfort: true, discomfortKind: "pain" });
+      const r = await rec.finished;
+      if (endFits) {
+        expect(r).toMatchObject({ outcome: "aborted", discomfort: true });
+        expect(errors).toHaveLength(1);
+      } else {
+        expect(r).toBeUndefined();
+        expect(errors).toHaveLength(2);
+        expect(errors[1]).toMatch(/discomfort was not recorded.*choose a lower angle/);
+      }
+      store.close();
+    }
   });
 
   it("on a really full database (SQLite's own SQLITE_FULL) keeps what fitted and reports once", async () => {
@@ -150,7 +182,8 @@ describe("session recorder", () => {
     store.db.pragma(`max_page_count = ${pages + 3}`);
     expect(() => feed(clock, fake, 600)).not.toThrow();
     fake.finish({ outcome: "completed" });
-    await expect(rec.finished).resolves.toBeUndefined();
+    // The ending updates the row in place: it still fits.
+    await expect(rec.finished).resolves.toMatchObject({ outcome: "completed" });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/SQLITE_FULL/);
     const kept = count(store, rec.sessionId!);
