@@ -1,7 +1,7 @@
 // Frame codec: `<json>*<CRC16 hex>\n`. Knows nothing of the domain beyond the schemas it is handed.
 import { isUtf8 } from "node:buffer";
 import { crc16AndHighBit, crc16String, crcHex } from "./crc16.js";
-import { PROTO_VERSION, SEQ_MODULO } from "./constants.js";
+import { MAX_LINE_BYTES, PROTO_VERSION, SEQ_MODULO } from "./constants.js";
 import { SCHEMAS, type AnyMsg, type MsgType, type Outgoing } from "./messages.js";
 import { isPlainValidTelemetry } from "./fast-tlm.js";
 
@@ -96,6 +96,16 @@ export function decodeJson(text: string, accept?: Accept): DecodeResult {
     return fail("json", "payload is not JSON");
   }
   return validate(raw, accept);
+}
+
+/**
+ * Decodes one MQTT payload (the JSON without CRC): the same bound and UTF-8 check as a serial line, so a
+ * message is dropped for the same reason on either transport. Never throws.
+ */
+export function decodeMqttPayload(payload: Uint8Array, accept?: Accept): DecodeResult {
+  if (payload.length > MAX_LINE_BYTES) return fail("overlong", `payload of ${payload.length} bytes`);
+  if (!isUtf8(payload)) return fail("format", "payload is not valid UTF-8");
+  return decodeJson(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString("utf8"), accept);
 }
 
 /** Validates an already-parsed value against the message schemas. Never throws. */

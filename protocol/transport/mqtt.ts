@@ -4,8 +4,7 @@
 import type { Socket } from "node:net";
 import mqtt from "mqtt";
 import type { IClientOptions, MqttClient } from "mqtt";
-import { decodeJson, encodeJson, type DropReason } from "../codec.js";
-import { MAX_LINE_BYTES } from "../constants.js";
+import { decodeMqttPayload, encodeJson, type DropReason } from "../codec.js";
 import { emptyDropCounters } from "../frame-reader.js";
 import type { AnyMsg } from "../messages.js";
 import { CHANNELS, DEFAULT_ROOT, OFFLINE, ONLINE, channelFor, isValidDeviceId, topic, type Channel } from "../mqtt-topics.js";
@@ -314,13 +313,9 @@ export class MqttTransport implements MessageTransport {
       return;
     }
     if (channel === undefined) return;
-    if (payload.length > MAX_LINE_BYTES) {
-      this.drop("overlong", `${t}: payload of ${payload.length} bytes`);
-      return;
-    }
-    const r = decodeJson(payload.toString("utf8"), ACCEPTS[this.opts.role]);
+    const r = decodeMqttPayload(payload, ACCEPTS[this.opts.role]);
     if (!r.ok) {
-      this.drop(r.reason, r.detail);
+      this.drop(r.reason, `${t}: ${r.detail}`);
       return;
     }
     if (channelFor(r.msg.type) !== channel) {

@@ -6,9 +6,8 @@ import type { MqttClient } from "mqtt";
 import {
   ACCEPTS,
   CHANNELS,
-  MAX_LINE_BYTES,
   channelFor,
-  decodeJson,
+  decodeMqttPayload,
   emptyDropCounters,
   type AnyMsg,
   type Channel,
@@ -106,13 +105,9 @@ class MuxTransport implements MessageTransport {
 
   receive(channel: Channel, topic: string, payload: Buffer): void {
     if (this.closed || channel === "status") return;
-    if (payload.length > MAX_LINE_BYTES) {
-      this.drop("overlong", `${topic}: payload of ${payload.length} bytes`);
-      return;
-    }
-    const r = decodeJson(payload.toString("utf8"), ACCEPTS.companion);
+    const r = decodeMqttPayload(payload, ACCEPTS.companion);
     if (!r.ok) {
-      this.drop(r.reason, r.detail);
+      this.drop(r.reason, `${topic}: ${r.detail}`);
       return;
     }
     if (channelFor(r.msg.type) !== channel) {

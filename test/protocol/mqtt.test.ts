@@ -110,7 +110,7 @@ function suite(start: () => Promise<Broker>, restartable: boolean): void {
     expect(() => comp.send(new Sequencer().stamp({ type: "ack", id: "x", result: "done" }))).toThrow(/companion cannot send "ack"/);
   });
 
-  it("drops and counts bad payloads: not JSON, wrong version, out of schema, wrong topic, oversized", async () => {
+  it("drops and counts bad payloads: not JSON, wrong version, out of schema, wrong topic, oversized, not UTF-8", async () => {
     n++;
     const comp = await connect("companion");
     const got = collect(comp);
@@ -122,9 +122,11 @@ function suite(start: () => Promise<Broker>, restartable: boolean): void {
       await raw.publishAsync(topic(id, "ack"), '{"v":1,"seq":0,"type":"ack","id":"a","result":"maybe"}', { qos: 1 });
       await raw.publishAsync(topic(id, "evt"), '{"v":1,"seq":0,"type":"ack","id":"a","result":"done"}', { qos: 1 });
       await raw.publishAsync(topic(id, "evt"), JSON.stringify({ v: 1, seq: 0, type: "evt", code: "BOOT", severity: "info", msg: "x".repeat(600) }), { qos: 1 });
+      // Invalid UTF-8 inside a JSON string: a format drop, as on a serial line, never a U+FFFD in a reason.
+      await raw.publishAsync(topic(id, "ack"), Buffer.concat([Buffer.from('{"v":1,"seq":0,"type":"ack","id":"a","result":"rejected","reason":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), { qos: 1 });
       await raw.publishAsync(topic(id, "ack"), '{"v":1,"seq":1,"type":"ack","id":"a","result":"done"}', { qos: 1 });
       await waitFor(() => got.length === 1, WAIT, "the one valid ack");
-      expect(comp.stats.drops).toMatchObject({ json: 1, version: 1, schema: 1, type: 1, overlong: 1 });
+      expect(comp.stats.drops).toMatchObject({ json: 1, version: 1, schema: 1, type: 1, overlong: 1, format: 1 });
     } finally {
       await raw.endAsync();
     }
