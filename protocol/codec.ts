@@ -105,7 +105,9 @@ export function decodeJson(text: string, accept?: Accept): DecodeResult {
 export function decodeMqttPayload(payload: Uint8Array, accept?: Accept): DecodeResult {
   if (payload.length > MAX_LINE_BYTES) return fail("overlong", `payload of ${payload.length} bytes`);
   if (!isUtf8(payload)) return fail("format", "payload is not valid UTF-8");
-  return decodeJson(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString("utf8"), accept);
+  // mqtt.js hands over Buffers: decode in place (this runs for every telemetry sample of every device).
+  const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+  return decodeJson(buf.toString("utf8"), accept);
 }
 
 /** Validates an already-parsed value against the message schemas. Never throws. */
