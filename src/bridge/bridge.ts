@@ -57,6 +57,8 @@ const QOS1 = { qos: 1 as const };
  * removes a dropped device's topics, or, in a group, before it publishes anything about its devices.
  */
 const CLAIM_GRACE_MS = 2000;
+/** Bounds the requests held during the claim grace (a flood must not grow memory without limit). */
+const MAX_HELD_REQUESTS = 10_000;
 /** How long an empty message echoing our own clearing of a retained request is expected. */
 const CLEAR_ECHO_MS = 10_000;
 const RETAINED = { qos: 1 as const, retain: true };
@@ -90,6 +92,12 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   // In a group, a device's availability, state and discovery wait until other bridges' claims are in:
   // a newcomer that turns out not to own a device must not have overwritten its owner's retained topics.
   let settled = !grouped;
+  /**
+   * Requests for our devices received before our claims settled. An older bridge may also list the device
+   * and its claim may not have reached us yet: running the request here would give the device two drivers.
+   * They are handled again once settled (run, or forwarded to the owner).
+   */
+  const heldUntilSettled: Array<{ deviceId: string; action: string; payload: Uint8Array; via: { forwarded: boolean; retained: boolean; topic: string } }> = [];
   /** Request topics whose retained message we cleared: the broker echoes the empty clear back to us. */
   const clearing = new Set<string>();
 
@@ -279,6 +287,25 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       }
     }
     const s = served.get(deviceId);
+    if (s && !settled && safety) {
+      // A stop after a held start must not be followed by the start two seconds later.
+      for (let i = heldUntilSettled.length - 1; i >= 0; i--) {
+        const h = heldUntilSettled[i];
+        if (h.deviceId !== deviceId) continue;
+        heldUntilSettled.splice(i, 1);
+        respond(deviceId, h.action, { transaction: decodePayload(h.payload).transaction, status: "error", reason: `cancelled by ${action} before it ran` });
+      }
+    }
+    if (s && !settled && !safety && !oversize) {
+      // Safety requests act at once: stop, discomfort and return are safe whoever sends them.
+      if (heldUntilSettled.length >= MAX_HELD_REQUESTS) {
+        const d = decode();
+        respond(deviceId, action, { transaction: d.transaction, status: "error", reason: "bridge starting: too many requests before its device claims settled; try again" });
+        return;
+      }
+      heldUntilSettled.push({ deviceId, action, payload, via });
+      return;
+    }
     if (!s) {
       if (!via.forwarded) {
         const owner = owners.ownerOf(deviceId, self);
@@ -442,6 +469,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       // Devices claimed by an older live bridge have been released by now (checkConflicts).
       settled = true;
       for (const s of served.values()) publishDevice(s);
+      for (const h of heldUntilSettled.splice(0)) void handleRequest(h.deviceId, h.action, h.payload, h.via);
     }, CLAIM_GRACE_MS);
   }
 
@@ -454,6 +482,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     async stop() {
       if (stopping) return;
       stopping = true;
+      for (const h of heldUntilSettled.splice(0)) {
+        respond(h.deviceId, h.action, { transaction: decodePayload(h.payload).transaction, status: "error", reason: "bridge stopping: the request was not run" });
+      }
       await Promise.all([...served.values()].map(async (s) => {
         s.unsubscribe();
         s.state.dispose();

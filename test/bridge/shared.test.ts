@@ -105,6 +105,61 @@ describeIfTool(["mosquitto"], "bridges sharing work on mosquitto ($share)", () =
     expect(devices.get("t1")![0].calls).toEqual(["start:beginner"]);
   });
 
+  /** Resolves once the bridges have handled every request published before it (one publisher keeps order). */
+  const fence = async (tx: string) => expect(await obs.request("invert", "nobody", "pause", { transaction: tx })).toMatchObject({ status: "error" });
+
+  it("a newcomer holds motion requests until its claims settle, then hands them to an older owner", async () => {
+    const clock = new VirtualClock();
+    const b3 = await start("b3", ["t1"], { clock });
+    await obs.waitTopic("invert/bridge/b3/info");
+    // A start for t1 reaches the newcomer before the older owner's claim has (a slow retained delivery).
+    const body = signCommand({ transaction: "early", program: "beginner" }, KEY, Date.now(), { deviceId: "t1", action: "start" });
+    await obs.client.publishAsync("invert/t1/request/start", JSON.stringify(body), { qos: 1 });
+    await obs.client.publishAsync("invert/t1/request/pause", JSON.stringify({ transaction: "early-p" }), { qos: 1 });
+    await fence("f1");
+    expect(devices.get("t1")![0].calls).toEqual([]);
+    const from = obs.seen.length;
+    const peer = { bridgeId: "b7", run: "r1", since: Date.now() - 60_000 };
+    await obs.client.publishAsync("invert/bridge/b7/state", JSON.stringify({ state: "online" }), { qos: 1, retain: true });
+    await obs.client.publishAsync("invert/bridge/b7/info", JSON.stringify({ ...peer, devices: ["t1"] }), { qos: 1, retain: true });
+    await obs.waitTopic("invert/bridge/b3/info", (v) => JSON.stringify(v.devices) === "[]", 5000, from);
+    clock.advance(2000);
+    // Both held requests go to the owner; the newcomer never ran them.
+    const fwd = await obs.wait((m) => m.topic === "invert/bridge/b7/forward/t1/start", "start forwarded to b7", 5000, from);
+    expect(JSON.parse(fwd.text)).toMatchObject({ transaction: "early" });
+    await obs.wait((m) => m.topic === "invert/bridge/b7/forward/t1/pause", "pause forwarded to b7", 5000, from);
+    expect(devices.get("t1")![0].calls).toEqual(["close"]);
+    expect(b3.served()).toEqual([]);
+    await obs.client.publishAsync("invert/bridge/b7/state", "", { qos: 1, retain: true });
+    await obs.client.publishAsync("invert/bridge/b7/info", "", { qos: 1, retain: true });
+  });
+
+  it("a newcomer runs the requests it held once no older bridge claims the device", async () => {
+    const clock = new VirtualClock();
+    await start("b3", ["t1"], { clock });
+    await obs.waitTopic("invert/bridge/b3/info");
+    const body = signCommand({ transaction: "held", program: "beginner" }, KEY, Date.now(), { deviceId: "t1", action: "start" });
+    const answer = obs.request("invert", "t1", "start", body);
+    await fence("f2");
+    expect(devices.get("t1")![0].calls).toEqual([]);
+    clock.advance(2000);
+    expect(await answer).toEqual({ transaction: "held", status: "ok" });
+    expect(devices.get("t1")![0].calls).toEqual(["start:beginner"]);
+  });
+
+  it("a stop during a newcomer's claim grace acts at once and cancels the start it held", async () => {
+    const clock = new VirtualClock();
+    await start("b3", ["t1"], { clock });
+    await obs.waitTopic("invert/bridge/b3/info");
+    const body = signCommand({ transaction: "held", program: "beginner" }, KEY, Date.now(), { deviceId: "t1", action: "start" });
+    const answer = obs.request("invert", "t1", "start", body);
+    expect(await obs.request("invert", "t1", "stop", { transaction: "s" })).toMatchObject({ status: "ok" });
+    expect(await answer).toMatchObject({ transaction: "held", status: "error", reason: "cancelled by stop before it ran" });
+    clock.advance(2000);
+    await fence("f3");
+    expect(devices.get("t1")![0].calls).toEqual(["stop"]);
+  });
+
   it("a bridge that gives up a doubly-claimed device never touches its owner's retained topics", async () => {
     // Virtual clocks: each bridge publishes its devices' topics only once its claim grace has passed.
     await obs.client.subscribeAsync("homeassistant/#", { qos: 1 });
