@@ -42,6 +42,10 @@ export interface FleetResult {
   startRefused: number;
   /** Starts refused because the device had latched WATCHDOG, cleared (signed) and started again. */
   watchdogCleared: number;
+  /** Sessions that started returning before the bench stopped them (overload shows here first). */
+  sessionsEnded: number;
+  /** Their reasons, as the bridge's state gave them, with counts. */
+  endReasons: Record<string, number>;
   rttMs: { p50: number; p99: number; max: number };
   startRttMs: { p50: number; p99: number };
   telemetryPerS: number;
@@ -150,12 +154,21 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     let errors = 0;
     let startErrors = 0;
     const running = new Set<string>();
+    /** Sessions that began returning (or ended) before the bench stopped them, with the bridge's reason. */
+    const ended = new Map<string, string>();
     const pending = new Map<string, { at: number; start: boolean; id: string; kind: string }>();
     const retried = new Set<string>();
     obs.client.on("message", (topic, payload) => {
       const parts = topic.split("/");
       if (parts[2] === "availability" && payload.toString().includes("online")) online.add(parts[1]);
-      else if (parts[2] === "state") states++;
+      else if (parts[2] === "state") {
+        states++;
+        // A session that came back on its own (link lost, the supervisor…) explains request errors.
+        if (running.has(parts[1]) && !ended.has(parts[1]) && payload.includes('"reason"')) {
+          const st = JSON.parse(payload.toString()) as { phase?: string; reason?: string };
+          if (st.reason !== undefined && /^returning|^aborted|^fault/.test(st.phase ?? "")) ended.set(parts[1], st.reason);
+        }
+      }
       else if (parts[2] === "response") {
         const r = JSON.parse(payload.toString()) as { transaction?: string; status?: string; reason?: string };
         const p = r.transaction ? pending.get(r.transaction) : undefined;
@@ -256,6 +269,8 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const tlmN = tlm - tlm0;
     const stN = states - st0;
     await waitUntil(() => [...pending.values()].length === 0, 10_000, "outstanding responses").catch(() => undefined);
+    const endReasons: Record<string, number> = {};
+    for (const why of ended.values()) endReasons[why] = (endReasons[why] ?? 0) + 1;
     for (const id of ids) send(id, "stop", {}, false);
 
     rtt.sort((a, b) => a - b);
@@ -273,6 +288,8 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       sessions: running.size,
       startRefused: startErrors,
       watchdogCleared: retried.size,
+      sessionsEnded: ended.size,
+      endReasons,
       rttMs: { p50: round(pct(rtt, 50)), p99: round(pct(rtt, 99)), max: round(rtt[rtt.length - 1] ?? NaN) },
       startRttMs: { p50: round(pct(startRtt, 50)), p99: round(pct(startRtt, 99)) },
       telemetryPerS: Math.round(tlmN / wallS),
@@ -313,6 +330,7 @@ function printHuman(r: FleetResult): void {
     `  machine (idle, before the run): ${formatMachineSpeed(r.machine)}`,
     `  request round trip (pause/resume via bridge): p50 ${r.rttMs.p50} ms, p99 ${r.rttMs.p99} ms, max ${r.rttMs.max} ms (${r.requests} requests, ${r.requestErrors} errors)`,
     `  start round trip (until the session is under way): p50 ${r.startRttMs.p50} ms, p99 ${r.startRttMs.p99} ms; ${r.sessions} sessions running, ${r.startRefused} refused, ${r.watchdogCleared} cleared a latched WATCHDOG first`,
+    `  sessions that came back on their own: ${r.sessionsEnded}${r.sessionsEnded ? ` (${Object.entries(r.endReasons).sort((a, b) => b[1] - a[1]).map(([why, k]) => `${why}: ${k}`).join(", ")})` : ""}`,
     `  telemetry: ${r.telemetryPerS} msg/s (${r.telemetryPerDevicePerS} per device), retained state: ${r.statePerS} msg/s`,
     `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS; broker ${r.brokerCpuPct ?? "n/a"}% CPU; simulators ${r.simsCpuPct}% CPU; bench client ${r.clientCpuPct}% CPU`,
     `  per device: bridge ${r.cpuPctPerDevice.bridge}% CPU, ${r.memMbPerDevice.bridge} MB; broker ${r.cpuPctPerDevice.broker ?? "n/a"}% CPU; simulators ${r.cpuPctPerDevice.sims}% CPU, ${r.memMbPerDevice.sims} MB`,

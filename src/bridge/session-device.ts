@@ -296,7 +296,10 @@ export class SessionDevice<L extends LinkLike, P extends ProgramLike, S extends 
       const phase = phaseOf(snap);
       if (phase !== this.st.phase && this.session === session) {
         const s = snap as { outcome?: unknown; reason?: unknown };
-        this.set({ phase, ...(TERMINAL.has(phase) ? { outcome: String(s.outcome ?? phase), reason: typeof s.reason === "string" ? s.reason : undefined } : {}) }, true);
+        const reason = typeof s.reason === "string" ? s.reason : undefined;
+        // While returning, the reason is shown too: whoever watches the table must see why it is coming back.
+        const ending = TERMINAL.has(phase) ? { outcome: String(s.outcome ?? phase), reason } : phase.startsWith("returning") ? { reason } : {};
+        this.set({ phase, ...ending }, true);
       }
     });
     const name = program.name;

@@ -121,6 +121,7 @@ describe("SessionDevice (virtual time)", () => {
     expect(dev.stop()).toEqual({ ok: true });
     await run(100);
     expect(dev.state().phase).toMatch(/^returning/);
+    expect(dev.state()).toMatchObject({ reason: "stopped by the user", outcome: undefined });
     expect(dev.pause()).toMatchObject({ ok: false, reason: expect.stringMatching(/^pause: not possible now \(session returning/) });
   });
 
