@@ -3,7 +3,10 @@
 // sensor readings and acts on it only through a velocity and a force setpoint, once per physics step.
 import {
   FAULTS,
+  MAX_LINE_BYTES,
   PROTO_VERSION,
+  SEQ_MODULO,
+  encodeFrame,
   type AckResultT,
   type CompanionMsg,
   type DeviceModeT,
@@ -76,6 +79,7 @@ export class Firmware {
   private readonly monInputs: MonitorInputs = {
     encoder: 0,
     inclinometer: 0,
+    incOffset: 0,
     current: 0,
     loadCell: 0,
     sw: "ok",
@@ -166,6 +170,8 @@ export class Firmware {
       this.latch("POWER_LOSS", opts.cause === "power_loss" ? "rebooted after power loss" : "booted away from upright");
       this.pending.push("POWER_LOSS");
     }
+    // The monitor sees only edges, and a switch already pressed or unplugged at boot has none.
+    if (r.sw === "pressed") this.latch("STOP_SWITCH", "patient stop switch pressed at boot");
     if (r.sw === "disconnected") this.latch("SWITCH_DISCONNECTED", "patient stop switch not connected at boot");
   }
 
@@ -187,7 +193,7 @@ export class Firmware {
       default: {
         const seen = this.ids.get(msg.id);
         if (seen) {
-          this.send({ type: "ack", id: msg.id, result: seen.result, ...(seen.reason ? { reason: seen.reason } : {}) });
+          this.send({ type: "ack", id: msg.id, result: seen.result, ...(seen.reason !== undefined ? { reason: seen.reason } : {}) });
           return;
         }
         this.command(msg, now);
@@ -345,6 +351,7 @@ export class Firmware {
     const inputs = this.monInputs;
     inputs.encoder = r.encoder;
     inputs.inclinometer = r.inclinometer;
+    inputs.incOffset = this.trust.refDiff;
     inputs.current = r.current;
     inputs.loadCell = r.loadCell;
     inputs.sw = r.sw;
@@ -690,8 +697,10 @@ export class Firmware {
   }
 
   private ack(id: string, result: AckResultT, reason?: string): void {
-    this.ids.set(id, reason ? { result, reason } : { result });
-    this.send({ type: "ack", id, result, ...(reason ? { reason: reason.slice(0, 200) } : {}) });
+    // Cached as sent, so a retried command is answered with the very same ack.
+    const sent = reason === undefined ? undefined : fitReason(id, result, reason);
+    this.ids.set(id, sent === undefined ? { result } : { result, reason: sent });
+    this.send({ type: "ack", id, result, ...(sent === undefined ? {} : { reason: sent }) });
   }
 
   private event(code: string, msg: string): void {
@@ -730,16 +739,19 @@ export class Firmware {
     this.send({
       type: "tlm",
       t: Math.max(0, Math.round(now - this.opts.now)),
-      tilt: tiltAxis ? round(r.encoder, 3) : 0,
-      tilt2: tiltAxis ? round(r.inclinometer, 3) : 0,
-      vel: tiltAxis ? round(r.driveVel, 3) : 0,
-      ...(hasTraction(this.c) ? { force: round(r.loadCell, 2) } : {}),
-      current: round(r.current, 3),
+      // A failed sensor can read anything; a value outside the wire range would make the companion drop
+      // the whole frame, and with it the fault it reports. Saturated, the sample still arrives.
+      tilt: tiltAxis ? clamp(round(r.encoder, 3), -360, 360) : 0,
+      tilt2: tiltAxis ? clamp(round(r.inclinometer, 3), -360, 360) : 0,
+      vel: tiltAxis ? clamp(round(r.driveVel, 3), -1000, 1000) : 0,
+      ...(hasTraction(this.c) ? { force: clamp(round(r.loadCell, 2), -100, 10_000) } : {}),
+      current: clamp(round(r.current, 3), -100, 100),
       lock: r.lock,
       sw: r.sw,
       mode: this.mode(),
       faults: [...this.faults],
-      rxErr: this.opts.rxErr(),
+      // A 32-bit counter on the wire: it wraps rather than leave the field's range.
+      rxErr: this.opts.rxErr() >>> 0,
       ...(phase ? { ret: phase } : {}),
     });
   }
@@ -776,6 +788,22 @@ const CORROBORATE_DEG = 0.05;
 /** During motion only an error this large (a recovered sensor, not tracking noise) moves the setpoint. */
 const MOVING_REBASE_DEG = 0.5;
 const BOOT_SAMPLES = 64;
+
+/**
+ * The reason within its 200 characters and short enough that the ack fits one line whatever its seq:
+ * a reason may name a command id, and an id of characters JSON escapes takes up to 6 bytes a character.
+ */
+function fitReason(id: string, result: AckResultT, reason: string): string {
+  const lineBytes = (r: string): number =>
+    Buffer.byteLength(encodeFrame({ v: PROTO_VERSION, seq: SEQ_MODULO - 1, type: "ack", id, result, reason: r }));
+  let r = reason.slice(0, 200);
+  while (r.length > 0 && lineBytes(r) > MAX_LINE_BYTES) r = r.slice(0, -1);
+  return r;
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;

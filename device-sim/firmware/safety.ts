@@ -29,6 +29,8 @@ export interface MonitorParams {
 export interface MonitorInputs {
   encoder: number;
   inclinometer: number;
+  /** The inclinometer's stored mounting calibration (inclinometer minus encoder while both are right). */
+  incOffset: number;
   current: number;
   loadCell: number;
   sw: SwitchStateT;
@@ -100,7 +102,9 @@ export function monitor(now: number, inp: MonitorInputs, prev: MonitorState, p: 
       trips = addTrip(trips, { code: "ANKLE_LOCK_OPEN", msg: `ankle lock opened at ${inp.estimate.toFixed(1)} deg` });
     }
 
-    if (Math.abs(inp.encoder - inp.inclinometer) <= p.mismatchDeg) {
+    // Through the calibration: a raw comparison would shift the threshold by the mounting offset, missing
+    // a failure toward it and tripping on a small one away from it.
+    if (Math.abs(inp.inclinometer - inp.incOffset - inp.encoder) <= p.mismatchDeg) {
       st.mismatchSince = undefined;
       st.mismatchTripped = false;
     } else st.mismatchSince ??= now;
@@ -207,9 +211,15 @@ export function decide(_now: number, s: DecideState): SafetyAction {
     if (best.kind === "none" || r.rank > best.rank) best = { kind: "return", cause: code, ...r };
   }
   if (best.kind === "none") return best;
-  if (s.active && s.active.rank >= best.rank) return { kind: "none" };
-  if (!s.active && s.safe) return { kind: "none" };
-  return { ...best, reduced: best.reduced || s.criticalLatched };
+  const reduced = best.reduced || s.criticalLatched;
+  if (s.active) {
+    // A less severe trip leaves a running return alone, unless a critical fault now wants it slower
+    // (OVERFORCE is critical but ranks with the link faults): the speed follows the most severe cause.
+    if (s.active.rank >= best.rank && (s.active.reduced || !reduced)) return { kind: "none" };
+    return { ...best, rank: Math.max(best.rank, s.active.rank), reduced };
+  }
+  if (s.safe) return { kind: "none" };
+  return { ...best, reduced };
 }
 
 export function isCritical(code: string): boolean {

@@ -48,6 +48,23 @@ describe("handshake and telemetry", () => {
     expect(Math.max(...gaps)).toBeLessThanOrEqual(50);
     expect(got.at(-1)).toMatchObject({ mode: "idle", sw: "ok", lock: true, faults: [], rxErr: 0 });
   });
+
+  it("keeps telemetry schema-valid while a failed sensor reads beyond the wire ranges", () => {
+    // Otherwise the companion drops every sample exactly when a fault needs showing, and sees a lost link.
+    const r = rig({ model: "combo" });
+    connect(r);
+    r.device.inject.sensorDrift("inclinometer", 50);
+    r.device.inject.overcurrent(150);
+    r.device.inject.externalForce(20_000);
+    r.clock.advance(10_000);
+    const n0 = r.client.tlm.length;
+    r.clock.advance(2_000);
+    expect(r.client.t.stats.drops.schema).toBe(0);
+    const got = r.client.tlm.slice(n0);
+    expect(got.length).toBeGreaterThanOrEqual(19);
+    expect(got.at(-1)).toMatchObject({ tilt2: 360, current: 100, force: 10_000 });
+    expect(got.at(-1)?.faults).toEqual(expect.arrayContaining(["SENSOR_MISMATCH", "OVERCURRENT", "OVERFORCE"]));
+  });
 });
 
 describe("moves", () => {
@@ -118,6 +135,20 @@ describe("moves", () => {
     r.until(() => r.client.acksFor(m3).includes("done"), 60_000, "done");
     expect(r.inv.maxTilt).toBeLessThanOrEqual(30 + 1e-6);
     expect(r.inv.maxSpeed).toBeLessThanOrEqual(5 + 1e-9);
+  });
+
+  it("shortens an ack's reason until the frame fits the line bound, also when acking a retry", () => {
+    // Ids may hold any characters; control characters take 6 bytes each once JSON-escaped, so a reason
+    // naming another such id would push the ack past 512 bytes and the companion would never see it.
+    const r = rig();
+    connect(r);
+    const a = r.client.move(10, 5, "\u0001".repeat(39) + "a");
+    const b = r.client.move(12, 5, "\u0001".repeat(39) + "b");
+    r.client.move(10, 5, a);
+    expect(r.client.t.stats.drops.overlong).toBe(0);
+    expect(r.client.acksFor(a)).toEqual(["accepted", "failed", "failed"]);
+    expect(r.client.lastAck(a)?.reason).toMatch(/^superseded by /);
+    expect(r.client.acksFor(b)).toEqual(["accepted"]);
   });
 
   it("acknowledges a repeated id with the same result and never acts twice", () => {

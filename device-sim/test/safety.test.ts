@@ -48,6 +48,19 @@ describe("patient stop switch", () => {
     expect(r.inv.violations).toEqual([]);
   });
 
+  it("pressed at boot: latched like a press at any other time, so its release alone does not allow motion", () => {
+    const r = rig({ initial: { sw: "pressed" } });
+    connect(r);
+    expect(r.truth().faults).toEqual(["STOP_SWITCH"]);
+    r.device.inject.stopSwitch("ok");
+    r.clock.advance(100);
+    const m = r.client.move(10, 5);
+    expect(r.client.lastAck(m)?.reason).toMatch(/STOP_SWITCH latched/);
+    expect(clear(r, "STOP_SWITCH").result).toBe("done");
+    const m2 = r.client.move(10, 5);
+    expect(r.client.lastAck(m2)?.result).toBe("accepted");
+  });
+
   it("pressed during the firmware's own return: stops, then resumes the return", () => {
     const r = rig();
     connect(r);
@@ -123,6 +136,25 @@ describe("sensor cross-check", () => {
     r.device.inject.sensorBias("inclinometer", 0);
     r.clock.advance(1000);
     expect(clear(r, "SENSOR_MISMATCH").result).toBe("done");
+  });
+
+  it("compares the sensors through the stored mounting calibration: a large mounting offset neither hides nor fakes a mismatch", () => {
+    // Mounted 4 deg off, calibrated at the first boot: an 8 deg failure toward upright is a real
+    // disagreement of 8 deg, though the raw readings then differ by only 4.
+    const r = rig({ sensors: { inclinometerBias: 4 } });
+    connect(r);
+    moveTo(r, 30);
+    r.clock.advance(2000);
+    expect(r.client.hasEvent("SENSOR_MISMATCH")).toBe(false);
+    r.device.inject.sensorBias("inclinometer", -8);
+    untilEvent(r, "SENSOR_MISMATCH", 1000);
+    r.until(() => r.client.hasEvent("RETURN_DONE"), 400_000, "return");
+    // A 1.5 deg disagreement the other way is within the threshold, not a fault.
+    const q = rig({ sensors: { inclinometerBias: 4 } });
+    connect(q);
+    q.device.inject.sensorBias("inclinometer", 1.5);
+    q.clock.advance(5000);
+    expect(q.client.hasEvent("SENSOR_MISMATCH")).toBe(false);
   });
 
   it("trusts the sensor that still follows the commanded motion (a sudden head-down inclinometer bias)", () => {
@@ -348,6 +380,24 @@ describe("traction", () => {
     expect(clear(r, "OVERFORCE").reason).toMatch(/force not at zero/);
     r.clock.advance(120_000 - (r.clock.now() - tPull) + 100);
     expect(clear(r, "OVERFORCE").result).toBe("done");
+    expect(r.inv.violations).toEqual([]);
+  });
+
+  it("overforce during a running watchdog return: a critical fault slows the rest of that return to reduced speed", () => {
+    const r = rig({ model: "combo", tilt: { restS: 2, pauseS: 1 } });
+    connect(r);
+    moveTo(r, 40);
+    holdForce(r, 300);
+    r.client.stopHeartbeat();
+    untilEvent(r, "RETURN_STARTED");
+    r.until(() => r.truth().vel < -3.9, 10_000, "descending at returnSpeed");
+    r.device.inject.externalForce(900);
+    const t = untilEvent(r, "OVERFORCE", 1000);
+    // Brake at accelMax, settle, then the re-planned profile.
+    r.clock.advance(2000);
+    r.until(() => r.client.hasEvent("RETURN_DONE"), 400_000, "return");
+    const after = r.inv.between(t + 2000, r.clock.now());
+    expect(Math.max(...after.map((s) => Math.abs(s.vel)))).toBeLessThanOrEqual(2 + 1e-9);
     expect(r.inv.violations).toEqual([]);
   });
 

@@ -2,11 +2,11 @@
 // and link faults on a non-inproc transport.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { VirtualClock, emptyDropCounters, mulberry32, type AnyMsg, type MessageTransport, type TransportHandlers } from "../../protocol/index.js";
+import { VirtualClock, emptyDropCounters, mulberry32, validate, type AnyMsg, type MessageTransport, type TransportHandlers } from "../../protocol/index.js";
 import { brakeDistance, stepSegment, type AxisSetpoint } from "../firmware/profile.js";
 import { planReturn } from "../firmware/return-plan.js";
 import { decide } from "../firmware/safety.js";
-import { FaultyTransport, parseSimConfig, SimConfigError, parseDropLink, parseLatency, parsePowerLoss, parseSensorBias, parseCorrupt } from "../index.js";
+import { FaultyTransport, createSimDevice, parseSimConfig, SimConfigError, parseDropLink, parseLatency, parsePowerLoss, parseSensorBias, parseCorrupt } from "../index.js";
 
 describe("motion profile", () => {
   it("reaches any target from any state within limits: no overshoot, accel and speed bounded", () => {
@@ -90,6 +90,11 @@ describe("decide (most severe action wins)", () => {
   it("does not restart a return for a less or equally severe trip, but upgrades for a more severe one", () => {
     expect(decide(0, { ...base, pending: ["MAX_TIME_INVERTED"], active: { rank: 1, reduced: false } })).toEqual({ kind: "none" });
     expect(decide(0, { ...base, pending: ["STOP_SWITCH"], active: { rank: 1, reduced: false } })).toMatchObject({ kind: "return", cause: "STOP_SWITCH" });
+  });
+  it("slows a running return for a critical trip of lower rank, keeping the running return's rank", () => {
+    const a = decide(0, { ...base, pending: ["OVERFORCE"], criticalLatched: true, active: { rank: 2, reduced: false } });
+    expect(a).toMatchObject({ kind: "return", cause: "OVERFORCE", reduced: true, rank: 2 });
+    expect(decide(0, { ...base, pending: ["OVERFORCE"], criticalLatched: true, active: { rank: 2, reduced: true } })).toEqual({ kind: "none" });
   });
   it("does nothing when already safe, and slows every return once a critical fault is latched", () => {
     expect(decide(0, { ...base, pending: ["WATCHDOG"], safe: true })).toEqual({ kind: "none" });
@@ -206,5 +211,22 @@ describe("link faults on a wrapped transport (serial, MQTT)", () => {
     expect(seqs).toEqual([]);
     clock.advance(1000);
     expect(seqs).toEqual([...Array(20).keys()]);
+  });
+});
+
+describe("rxErr in telemetry", () => {
+  it("wraps at 2^32 like every 32-bit counter on the wire, so the frame stays valid", () => {
+    const clock = new VirtualClock();
+    const inner = new Loopback();
+    const device = createSimDevice({ clock, transport: inner, link: new FaultyTransport(inner, clock, mulberry32(4)) });
+    clock.advance(100);
+    // 2^32 + 5 frames dropped since boot (days of line noise on a long-running device).
+    inner.stats.drops.crc += 2 ** 32 + 5;
+    clock.advance(300);
+    const tlm = inner.sent.filter((m) => m.type === "tlm");
+    const last = tlm.at(-1)!;
+    expect(validate(last).ok).toBe(true);
+    expect(last).toMatchObject({ rxErr: 5 });
+    device.stop();
   });
 });
