@@ -170,7 +170,8 @@ export const clearFaultsActor = fromCallback<{ type: "noop" }, ClearInput>(({ se
   const results: { code: string; result: string; reason?: string }[] = [];
   let off: () => void = () => {};
   const settle = (): void => {
-    if (--waiting > 0) return;
+    // An answer after the state was left (a stop during preflight) would subscribe a listener no cleanup removes.
+    if (--waiting > 0 || !live) return;
     // The faults list that counts is in telemetry after every answer; the firmware may take a step or
     // two to drop a cleared code, so wait (a few samples at most) for the cleared ones to disappear.
     const cleared = results.filter((r) => r.result === "done" || r.result === "accepted").map((r) => r.code);

@@ -103,13 +103,18 @@ export interface SessionContext {
   /** The clamped command of the current move/force state. */
   cmd: CommandBody | { error: string } | undefined;
   cmdTimeoutMs: number;
-  /** Dwell still to run (ms) and when the current dwell timer started. */
-  dwellLeftMs: number;
+  /**
+   * Dwell still to run (ms) and when the current dwell timer started. Undefined until the dwell starts:
+   * 0 left means a dwell that is over, not one to run again in full.
+   */
+  dwellLeftMs: number | undefined;
   dwellStartedAt: number;
   /** Last tilt target commanded by the program (for "holding" expectations). */
   tiltTarget: number | undefined;
   expect: Expectation;
   pausedBy: "user" | "supervisor" | undefined;
+  /** A safety hold came on top of the user's pause: lifting the hold must leave the user's pause in place. */
+  userPauseUnderHold: boolean;
   outcome: Exclude<Outcome, "refused"> | undefined;
   reason: string | undefined;
   discomfort: DiscomfortKind | undefined;
@@ -122,6 +127,8 @@ export interface SessionContext {
 }
 
 const UPRIGHT_TOL = 0.5;
+/** Speed factor of a return the supervisor wants at reduced speed. */
+const REDUCED_FACTOR = 0.5;
 const HEAD_DOWN_DEG = 1;
 
 function upright(ctx: SessionContext): number {
@@ -217,7 +224,7 @@ export const sessionMachine = setup({
   },
   actors: { motion: motionActor, stop: stopActor, handshake: handshakeActor, followDevice: followDeviceReturnActor, clearFaults: clearFaultsActor },
   delays: {
-    dwell: ({ context }) => Math.max(0, context.dwellLeftMs),
+    dwell: ({ context }) => Math.max(0, context.dwellLeftMs ?? 0),
     restMs: ({ context }) => context.ret.restS * 1000,
     pauseMs: ({ context }) => context.ret.pauseS * 1000,
     linkGiveUp: ({ context }) => context.linkGiveUpMs,
@@ -235,6 +242,7 @@ export const sessionMachine = setup({
     isForce: ({ context }) => current(context)?.kind === "force",
     pausedBySupervisor: ({ context }) => context.pausedBy === "supervisor",
     pausedByUser: ({ context }) => context.pausedBy === "user",
+    userPauseUnderHold: ({ context }) => context.userPauseUnderHold,
     noTelemetry: ({ context }) => context.tlm === undefined,
     /** Upright and without traction: nothing to bring back. */
     atRest: ({ context }) =>
@@ -245,12 +253,17 @@ export const sessionMachine = setup({
     supReturn: ({ event }) => event.type === "SUPERVISOR" && event.action === "return",
     supReduced: ({ event }) => event.type === "SUPERVISOR" && event.action === "return-reduced-speed",
     supFirmware: ({ event }) => event.type === "SUPERVISOR" && event.action === "handed-to-firmware",
+    fullSpeed: ({ context }) => context.speedFactor > REDUCED_FACTOR,
   },
   actions: {
     storeTlm: assign(({ event, context }) => (event.type === "TLM" ? sampleUpdate(context, event.tlm) : {})),
     beginReturn: assign(({ context }, p: ReturnParams) => beginReturnUpdate(context, p)),
     note: ({ context }, p: MachineNote) => void context.notes.push(p),
     prepareMove: assign(({ context }) => prepareMove(context)),
+    slowDown: assign(({ context, event }) => {
+      context.notes.push({ kind: "safety", code: "SUPERVISOR", message: `${event.type === "SUPERVISOR" ? event.message : "safety supervisor"}: return continues at reduced speed` });
+      return { speedFactor: Math.min(context.speedFactor, REDUCED_FACTOR) };
+    }),
   },
 }).createMachine({
   id: "session",
@@ -274,11 +287,12 @@ export const sessionMachine = setup({
     index: 0,
     cmd: undefined,
     cmdTimeoutMs: 0,
-    dwellLeftMs: 0,
+    dwellLeftMs: undefined,
     dwellStartedAt: 0,
     tiltTarget: undefined,
     expect: { phase: "idle" },
     pausedBy: undefined,
+    userPauseUnderHold: false,
     outcome: undefined,
     reason: undefined,
     discomfort: undefined,
@@ -317,7 +331,9 @@ export const sessionMachine = setup({
         START: "preflight",
         STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
         DISCOMFORT: { target: "returning", actions: [assign({ discomfort: ({ event }) => event.kind }), { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } }] },
-        LINK_LOST: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost before the start" } } },
+        // The device may be anywhere and only its watchdog can act: waiting on our own return here would
+        // hang on a link that is gone until the follow timeout.
+        LINK_LOST: { target: "returning.linkLost", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost before the start" } } },
         DEVICE_FAULT: [
           // Position unknown yet: the preflight check sees the fault in the first telemetry and decides.
           { guard: "noTelemetry" },
@@ -334,7 +350,9 @@ export const sessionMachine = setup({
         RESUME: { guard: "pausedByUser", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "resumed before the start" } }] },
         STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
         DISCOMFORT: { target: "returning", actions: [assign({ discomfort: ({ event }) => event.kind }), { type: "beginReturn", params: { outcome: "aborted", reason: "discomfort reported" } }] },
-        LINK_LOST: { target: "returning", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost before the start" } } },
+        // The device may be anywhere and only its watchdog can act: waiting on our own return here would
+        // hang on a link that is gone until the follow timeout.
+        LINK_LOST: { target: "returning.linkLost", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost before the start" } } },
         DEVICE_FAULT: [
           // Position unknown yet: the preflight check sees the fault in the first telemetry and decides.
           { guard: "noTelemetry" },
@@ -394,7 +412,11 @@ export const sessionMachine = setup({
               { guard: "pausedByUser", target: "#session.paused", actions: { type: "note", params: { kind: "info", code: "LIMITS", message: "limits sent to the device and acknowledged" } } },
               { target: "#session.running", actions: { type: "note", params: { kind: "info", code: "LIMITS", message: "limits sent to the device and acknowledged" } } },
             ],
-            CMD_FAIL: { target: "#session.refused", actions: assign({ refusal: ({ event }) => `device did not take the limits: ${event.message}`, refusedByDevice: true }) },
+            CMD_FAIL: [
+              { guard: "atRest", target: "#session.refused", actions: assign({ refusal: ({ event }) => `device did not take the limits: ${event.message}`, refusedByDevice: true }) },
+              // As in the check above: a table found tilted is brought back, never left where the user hangs.
+              { target: "#session.returning", actions: assign(({ context, event }) => beginReturnUpdate(context, { outcome: "fault", reason: `device did not take the limits: ${event.message}` })) },
+            ],
           },
         },
       },
@@ -414,7 +436,7 @@ export const sessionMachine = setup({
         },
         SUPERVISOR: [
           { guard: "supFirmware", target: "returning.device", actions: { type: "beginReturn", params: { outcome: "fault", reason: "handed to the firmware's return" } } },
-          { guard: "supReduced", target: "returning", actions: [({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: event.message }), { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor", factor: 0.5 } }] },
+          { guard: "supReduced", target: "returning", actions: [({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: event.message }), { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor", factor: REDUCED_FACTOR } }] },
           { guard: "supReturn", target: "returning", actions: [({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: event.message }), { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor" } }] },
           { guard: "supHold", target: "paused", actions: [assign({ pausedBy: "supervisor" }), ({ context, event }) => void context.notes.push({ kind: "safety", code: "HOLD", message: event.message })] },
         ],
@@ -460,15 +482,15 @@ export const sessionMachine = setup({
         hold: {
           entry: assign(({ context }) => {
             const a = current(context);
-            const fresh = context.dwellLeftMs <= 0;
             return {
-              dwellLeftMs: fresh ? (a?.kind === "dwell" ? a.seconds * 1000 : 0) : context.dwellLeftMs,
+              dwellLeftMs: context.dwellLeftMs ?? (a?.kind === "dwell" ? a.seconds * 1000 : 0),
               dwellStartedAt: context.clock.now(),
               expect: holdingExpect(context),
             };
           }),
-          exit: assign(({ context }) => ({ dwellLeftMs: context.dwellLeftMs - (context.clock.now() - context.dwellStartedAt) })),
-          after: { dwell: { target: "next", actions: assign({ index: ({ context }) => context.index + 1, dwellLeftMs: 0 }) } },
+          // A timer that fires late (a busy host) can be overtaken by a pause: what is left is then 0, not less.
+          exit: assign(({ context }) => ({ dwellLeftMs: Math.max(0, (context.dwellLeftMs ?? 0) - (context.clock.now() - context.dwellStartedAt)) })),
+          after: { dwell: { target: "next", actions: assign({ index: ({ context }) => context.index + 1, dwellLeftMs: undefined }) } },
         },
         hist: { type: "history" },
       },
@@ -480,7 +502,13 @@ export const sessionMachine = setup({
       on: {
         // A safety hold is lifted by the supervisor when its cause clears, never by the user's resume.
         RESUME: { guard: "pausedByUser", target: "running.hist", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "resumed" } }] },
-        SUPERVISOR_CLEAR: { guard: "pausedBySupervisor", target: "running.hist", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "supervisor hold cleared" } }] },
+        SUPERVISOR_CLEAR: [
+          {
+            guard: and(["pausedBySupervisor", "userPauseUnderHold"]),
+            actions: [assign({ pausedBy: "user", userPauseUnderHold: false }), { type: "note", params: { kind: "info", code: "HOLD_CLEARED", message: "supervisor hold cleared: still paused by the user" } }],
+          },
+          { guard: "pausedBySupervisor", target: "running.hist", actions: [assign({ pausedBy: undefined }), { type: "note", params: { kind: "info", code: "RESUME", message: "supervisor hold cleared" } }] },
+        ],
         STOP: { target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "stopped by the user" } } },
         DISCOMFORT: {
           target: "returning",
@@ -492,8 +520,14 @@ export const sessionMachine = setup({
         },
         SUPERVISOR: [
           { guard: "supFirmware", target: "returning.device", actions: { type: "beginReturn", params: { outcome: "fault", reason: "handed to the firmware's return" } } },
-          { guard: "supReduced", target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor", factor: 0.5 } } },
+          { guard: "supReduced", target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor", factor: REDUCED_FACTOR } } },
           { guard: "supReturn", target: "returning", actions: { type: "beginReturn", params: { outcome: "aborted", reason: "safety supervisor" } } },
+          // The supervisor sends a hold once: if it were dropped here, the user's resume would start motion
+          // with the hold's cause still there.
+          {
+            guard: and(["supHold", "pausedByUser"]),
+            actions: [assign({ pausedBy: "supervisor", userPauseUnderHold: true }), ({ context, event }) => void context.notes.push({ kind: "safety", code: "HOLD", message: event.message })],
+          },
         ],
         LINK_LOST: { target: "returning.linkLost", actions: { type: "beginReturn", params: { outcome: "fault", reason: "link lost" } } },
         DEVICE_FAULT: { target: "returning.device", actions: { type: "beginReturn", params: { outcome: "fault", reason: "device fault" } } },
@@ -517,14 +551,19 @@ export const sessionMachine = setup({
             assign(({ context, event }) => (context.outcome === "completed" ? { outcome: "fault" as const, reason: `return move failed: ${event.message}` } : {})),
           ],
         },
-        SUPERVISOR: {
-          guard: "supFirmware",
-          target: ".device",
-          actions: [
-            ({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: `${event.message}: following the device's return` }),
-            assign(({ context, event }) => (context.outcome === "completed" ? { outcome: "fault" as const, reason: `safety supervisor during the return: ${event.message}` } : {})),
-          ],
-        },
+        SUPERVISOR: [
+          {
+            guard: "supFirmware",
+            target: ".device",
+            actions: [
+              ({ context, event }) => void context.notes.push({ kind: "safety", code: "SUPERVISOR", message: `${event.message}: following the device's return` }),
+              assign(({ context, event }) => (context.outcome === "completed" ? { outcome: "fault" as const, reason: `safety supervisor during the return: ${event.message}` } : {})),
+            ],
+          },
+          // Between moves (halt, rest, pause): the next move goes out at the reduced speed. A move under way
+          // is sent again at that speed by its own state.
+          { guard: and(["supReduced", "fullSpeed"]), actions: "slowDown" },
+        ],
         LINK_LOST: {
           target: ".linkLost",
           actions: assign(({ context }) => (context.outcome === "completed" ? { outcome: "fault" as const, reason: "link lost during the return" } : {})),
@@ -548,13 +587,13 @@ export const sessionMachine = setup({
             return { cmd: clampForce(context, 0, rate), cmdTimeoutMs: (2 * (f / rate) + 10) * 1000 };
           }),
           invoke: { src: "motion", input: motionInput },
-          on: { STEP_DONE: "descendCheck" },
+          on: { STEP_DONE: "descendCheck", SUPERVISOR: { guard: and(["supReduced", "fullSpeed"]), target: "release", reenter: true, actions: "slowDown" } },
         },
         descendCheck: { always: [{ guard: ({ context }) => (context.caps?.axes.tilt !== undefined && (tiltNow(context) ?? 0) > UPRIGHT_TOL), target: "descend" }, { target: "restCheck" }] },
         descend: {
           entry: assign(({ context }) => returnMove(context, 0, returnSpeed(context))),
           invoke: { src: "motion", input: motionInput },
-          on: { STEP_DONE: "restCheck" },
+          on: { STEP_DONE: "restCheck", SUPERVISOR: { guard: and(["supReduced", "fullSpeed"]), target: "descend", reenter: true, actions: "slowDown" } },
         },
         restCheck: { always: [{ guard: ({ context }) => context.wasHeadDown && context.ret.restS > 0, target: "rest" }, { target: "toPauseCheck" }] },
         rest: {
@@ -565,20 +604,20 @@ export const sessionMachine = setup({
         toPause: {
           entry: assign(({ context }) => returnMove(context, context.ret.pauseTilt, returnSpeed(context))),
           invoke: { src: "motion", input: motionInput },
-          on: { STEP_DONE: "pause" },
+          on: { STEP_DONE: "pause", SUPERVISOR: { guard: and(["supReduced", "fullSpeed"]), target: "toPause", reenter: true, actions: "slowDown" } },
         },
         pause: { after: { pauseMs: "riseCheck" } },
         riseCheck: { always: [{ guard: ({ context }) => isNeeded(context, "rise"), target: "rise" }, { target: "approachCheck" }] },
         rise: {
           entry: assign(({ context }) => returnMove(context, upright(context) + context.ret.approachZone, returnSpeed(context))),
           invoke: { src: "motion", input: motionInput },
-          on: { STEP_DONE: "approachCheck" },
+          on: { STEP_DONE: "approachCheck", SUPERVISOR: { guard: and(["supReduced", "fullSpeed"]), target: "rise", reenter: true, actions: "slowDown" } },
         },
         approachCheck: { always: [{ guard: ({ context }) => isNeeded(context, "approach"), target: "approach" }, { target: "done" }] },
         approach: {
           entry: assign(({ context }) => returnMove(context, upright(context), Math.min(context.ret.approachSpeed, 1, returnSpeed(context)))),
           invoke: { src: "motion", input: motionInput },
-          on: { STEP_DONE: "done" },
+          on: { STEP_DONE: "done", SUPERVISOR: { guard: and(["supReduced", "fullSpeed"]), target: "approach", reenter: true, actions: "slowDown" } },
         },
         device: {
           entry: { type: "note", params: { kind: "safety", code: "DEVICE_RETURN", message: "following the device's own return" } },

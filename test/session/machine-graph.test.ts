@@ -88,7 +88,7 @@ function serialize(s: Snap): string {
   const t = c.tlm?.tilt;
   // Once returning (or over), the program position and pause reason no longer matter.
   const done = typeof s.value === "string" ? FINAL.has(s.value) : "returning" in s.value;
-  return JSON.stringify([s.value, done ? "-" : c.index, done ? "-" : c.pausedBy, t === undefined ? "-" : t > 1 ? "down" : t > -79 ? "mid" : "up", (c.tlm?.force ?? 0) > 2, c.outcome, c.wasHeadDown, !!c.caps, !!c.limits]);
+  return JSON.stringify([s.value, done ? "-" : c.index, done ? "-" : c.pausedBy, done ? "-" : c.userPauseUnderHold, t === undefined ? "-" : t > 1 ? "down" : t > -79 ? "mid" : "up", (c.tlm?.force ?? 0) > 2, c.outcome, c.wasHeadDown, !!c.caps, !!c.limits]);
 }
 
 const FINAL = new Set(["completed", "aborted", "fault", "refused"]);
