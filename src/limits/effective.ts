@@ -10,7 +10,7 @@
 import type { CapsMsg } from "../../protocol/index.js";
 import type { Action } from "../programs/compile.js";
 import { compileProgram } from "../programs/compile.js";
-import type { PlanSegment } from "../programs/plan.js";
+import { DEFAULT_RETURN_PROFILE, type PlanSegment } from "../programs/plan.js";
 import type { Program } from "../programs/schema.js";
 import { LIMIT_FIELDS, type LimitSet } from "./limit-set.js";
 
@@ -150,7 +150,7 @@ export function checkActions(actions: readonly Action[], lim: EffectiveLimits): 
 export function checkPlan(plan: { actions: readonly Action[]; segments?: readonly PlanSegment[] }, lim: EffectiveLimits, caps?: InvertedTimeCaps): CheckResult {
   const r = checkActions(plan.actions, lim);
   if (!r.ok || !caps || !plan.segments) return r;
-  return checkInvertedTime({ segments: plan.segments }, caps);
+  return checkInvertedTime({ segments: plan.segments }, caps, lim);
 }
 
 export type InvertedTimeCaps = Pick<CapsMsg, "maxInvertedS" | "axes">;
@@ -163,24 +163,35 @@ export const INVERTED_TIME_MARGIN = 0.9;
 
 /**
  * Refuses a plan that would keep the user head-down (tilt > 0) longer than the device's cap allows,
- * counting the descent back to horizontal at the device's return speed. Head-down time is summed over
- * the whole program (never reset), which can only overestimate what the firmware counts.
+ * counting the way back to horizontal as the session's return runs it: traction eased off first, then
+ * the descent, no faster than the device's return speed and rate nor the effective limits. Head-down
+ * time is summed over the whole program (never reset), which can only overestimate what the firmware counts.
  */
-export function checkInvertedTime(plan: { segments: readonly PlanSegment[] }, caps: InvertedTimeCaps, margin = INVERTED_TIME_MARGIN): CheckResult {
+export function checkInvertedTime(
+  plan: { segments: readonly PlanSegment[] },
+  caps: InvertedTimeCaps,
+  lim?: Pick<EffectiveLimits, "speedMax" | "rateMax">,
+  margin = INVERTED_TIME_MARGIN,
+): CheckResult {
   const cap = caps.maxInvertedS;
   const returnSpeed = caps.axes.tilt?.returnSpeed;
   if (cap === undefined || returnSpeed === undefined) return { ok: true };
+  // A slow profile speedMax or rateMax slows the return too: the session never commands past them.
+  const descentSpeed = Math.min(returnSpeed, lim?.speedMax ?? Infinity);
+  const releaseRate = Math.min(caps.axes.traction?.returnRate ?? DEFAULT_RETURN_PROFILE.returnRate, lim?.rateMax ?? Infinity);
   const budget = cap * margin;
   let headDown = 0;
   for (const seg of plan.segments) {
     headDown += seg.headDownS;
-    const asked = headDown + Math.max(0, seg.tilt1) / returnSpeed;
+    const wayBack = seg.tilt1 > 0 ? (seg.force1 > 0 ? seg.force1 / releaseRate : 0) + seg.tilt1 / descentSpeed : 0;
+    const asked = headDown + wayBack;
     if (asked > budget + EPS) {
       const name = `step ${seg.step}${seg.stepType ? ` (${seg.stepType})` : ""}`;
+      // Rounded apart, so a refusal never shows the plan asking for exactly what it may use.
       return {
-        ok: false, step: seg.step, stepType: seg.stepType, field: "maxInvertedS", limit: Math.round(budget), asked: Math.round(asked), source: "device",
-        message: `${name} keeps the user head-down for ${Math.round(asked)} s with the way back to horizontal, but the device allows ${cap} s ` +
-          `(a plan may use ${Math.round(margin * 100)}% of it: ${Math.round(budget)} s)`,
+        ok: false, step: seg.step, stepType: seg.stepType, field: "maxInvertedS", limit: Math.floor(budget), asked: Math.ceil(asked), source: "device",
+        message: `${name} keeps the user head-down for ${Math.ceil(asked)} s with the way back to horizontal, but the device allows ${cap} s ` +
+          `(a plan may use ${Math.round(margin * 100)}% of it: ${Math.floor(budget)} s)`,
       };
     }
   }

@@ -158,12 +158,41 @@ describe("checkInvertedTime", () => {
     const r = checkInvertedTime(plan, caps);
     expect(r).toMatchObject({ ok: false, step: 2, stepType: "hold", field: "maxInvertedS", source: "device", limit: 810 });
     if (!r.ok) {
-      expect(r.asked).toBe(Math.round(plan.segments[0]!.headDownS + 800 + 40 / device.tilt!.returnSpeed));
+      expect(r.asked).toBe(Math.ceil(plan.segments[0]!.headDownS + 800 + 40 / device.tilt!.returnSpeed));
       expect(r.message).toBe(`step 2 (hold) keeps the user head-down for ${r.asked} s with the way back to horizontal, but the device allows 900 s (a plan may use 90% of it: 810 s)`);
     }
     expect(checkPlan(plan, effectiveLimits(device), caps)).toEqual(r);
     // without caps, checkPlan checks limits only
     expect(checkPlan(plan, effectiveLimits(device))).toEqual({ ok: true });
+  });
+
+  it("the way back runs no faster than the effective speedMax, as the session's return does", () => {
+    // A cautious profile caps tilt speed at 0.5 deg/s: the session's descent from 60 deg then takes 120 s,
+    // not the 15 s of the device's return speed, and the firmware's cap would end the session.
+    const lim = effectiveLimits(device, { speedMax: 0.5 });
+    const plan = planProgram(prog([{ type: "ramp", to: 60, speed: 0.5 }, { type: "hold", seconds: 600 }]), { startTilt: -80, accel: 10 });
+    const expected = { ok: false, step: 2, field: "maxInvertedS", limit: 810, asked: Math.ceil(plan.headDownS + 60 / 0.5) };
+    expect(checkInvertedTime(plan, caps, lim)).toMatchObject(expected);
+    expect(checkPlan(plan, lim, caps)).toMatchObject(expected);
+  });
+
+  it("the way back starts by releasing traction at the device's return rate while still head-down", () => {
+    // Stopped at the end of the hold, the session first eases 700 N off at 20 N/s (35 s), then descends.
+    const plan = planProgram(
+      prog([{ type: "ramp", to: 30, speed: 5 }, { type: "traction", target: 700, restPct: 100, holdS: 760, restS: 0, cycles: 1, rate: 50 }]),
+      { startTilt: -80, accel: 10 },
+    );
+    const hold = plan.segments.findIndex((s) => s.kind === "dwell");
+    const headDown = plan.segments.slice(0, hold + 1).reduce((t, s) => t + s.headDownS, 0);
+    const expected = { ok: false, step: 2, field: "maxInvertedS", asked: Math.ceil(headDown + 700 / 20 + 30 / device.tilt!.returnSpeed) };
+    expect(checkInvertedTime(plan, caps)).toMatchObject(expected);
+    expect(checkPlan(plan, effectiveLimits(device), caps)).toMatchObject(expected);
+  });
+
+  it("a refusal never says the plan asks for exactly what it may use", () => {
+    // 8.25 s of the ramp head-down + 792 s hold + 10 s back from 40 deg = 810.25 s, over the 810 s budget.
+    const r = checkInvertedTime(holdAt(40, 792), caps);
+    expect(r).toMatchObject({ ok: false, limit: 810, asked: 811 });
   });
 
   it("only head-down time counts; no cap or no tilt axis means nothing to check", () => {

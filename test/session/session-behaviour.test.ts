@@ -405,6 +405,23 @@ describe("time head-down against the device's cap", () => {
     expect(ok.finish()).toBe(true);
     expect((await ok.session.done).outcome).toBe("completed");
   });
+
+  it("counts the way back at the profile's speed cap, which the return also keeps to", async () => {
+    // Head-down 30 s up, 60 s held: with the way back at the device's 4 deg/s it fits 120 s; at the
+    // profile's 1 deg/s it takes 30 s more and the firmware's cut-off would end the session.
+    const slow = parseProgram({ name: "slow", steps: [{ type: "ramp", to: 30, speed: 1 }, { type: "hold", seconds: 60 }] });
+    const h = startHarness(slow, { simConfig: { ...QUICK_SIM, maxInvertedS: 120 }, session: { ret: QUICK, profileLimits: { speedMax: 1 } } });
+    expect(h.finish()).toBe(true);
+    const s = await h.session.done;
+    expect(s.outcome).toBe("refused");
+    expect(s.reason).toMatch(/step 2 \(hold\) keeps the user head-down for \d+ s .*the device allows 120 s/);
+    expect(Math.max(...h.truths.map((t) => t.tilt))).toBeLessThan(-79);
+
+    // Without the profile's cap the same program fits.
+    const ok = startHarness(slow, { simConfig: { ...QUICK_SIM, maxInvertedS: 120 }, session: { ret: QUICK } });
+    expect(ok.finish()).toBe(true);
+    expect((await ok.session.done).outcome).toBe("completed");
+  });
 });
 
 describe("a safety hold", () => {
