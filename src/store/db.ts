@@ -2,7 +2,7 @@
 // open (one self-contained file once closed), migrations, then closes sessions a previous crash left
 // open. A database that cannot be written (read-only medium, full disk) is opened read-only.
 import Database from "better-sqlite3";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { StoreError, isWriteFailure, storeFailure } from "./errors.js";
 import { migrate, schemaVersion } from "./migrate.js";
@@ -83,6 +83,33 @@ function walHasContent(file: string): boolean {
   }
 }
 
+/** The first bytes of a rollback journal that holds a transaction not yet committed or rolled back. */
+const JOURNAL_MAGIC = Buffer.from([0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]);
+
+/** True when a -journal file beside the database holds a transaction that was never finished. */
+function hotJournal(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`${file}-journal`, "r");
+    const head = Buffer.alloc(JOURNAL_MAGIC.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(JOURNAL_MAGIC);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function sqliteCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "";
+}
+
+/** Another program holds the file locked: it may be writing pages of a transaction it has not committed. */
+function lockedByAnother(err: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(err));
+}
+
 /**
  * Reading a WAL-mode database needs its -shm index, which SQLite must create (or grow) even for a
  * read-only open; on a read-only medium or a full disk it cannot, and the open fails (CANTOPEN,
@@ -96,6 +123,13 @@ function connectSnapshot(file: string, migrations: readonly Migration[], cause: 
   if (walHasContent(file)) {
     throw new StoreError(
       `cannot read ${file}: its latest changes are in ${file}-wal, which cannot be read here (${(cause as Error).message}); free some space on its disk or copy the data folder to a writable disk`,
+    );
+  }
+  // A crash mid-transaction in rollback-journal mode leaves some of its pages in the file and the old
+  // ones in the -journal: the bytes alone would show a change that never happened (a discomfort gone).
+  if (hotJournal(file) || sqliteCode(cause) === "SQLITE_READONLY_ROLLBACK") {
+    throw new StoreError(
+      `cannot read ${file}: an interrupted change is still in ${file}-journal, which cannot be rolled back here (${(cause as Error).message}); free some space on its disk or copy the data folder to a writable disk`,
     );
   }
   const image = readFileSync(file);
@@ -122,6 +156,9 @@ function connectReadonly(file: string, migrations: readonly Migration[], openDb:
     return connect(file, true, migrations, openDb);
   } catch (err) {
     if (err instanceof StoreError || !cannotWrite(err) || !existsSync(file)) throw err;
+    // The snapshot reads the file's bytes past SQLite's locking: right for a file nobody is changing,
+    // wrong for one another program is in the middle of changing.
+    if (lockedByAnother(err)) throw err;
     return connectSnapshot(file, migrations, err);
   }
 }

@@ -18,11 +18,15 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
   }
   for (const m of migrations) {
     if (m.version <= current) continue;
+    // IMMEDIATE takes the write lock before the version is read again: another invert opening the same
+    // file at the same moment (the bridge beside a command) may have applied this step since the read
+    // above, and running it twice fails ("table already exists", "duplicate column").
     db.transaction(() => {
+      if (schemaVersion(db) >= m.version) return;
       m.up(db);
       // PRAGMA cannot take bound parameters; the version is an integer from our own table.
       db.pragma(`user_version = ${Math.trunc(m.version)}`);
-    })();
+    }).immediate();
   }
   return schemaVersion(db);
 }

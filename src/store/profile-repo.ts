@@ -38,12 +38,18 @@ function toProfile(r: ProfileDbRow): ProfileRecord {
 
 function toScreening(r: ScreeningDbRow): ScreeningRecord {
   const parsed = fromJson(r.conditions_json);
+  const list: unknown[] = Array.isArray(parsed) ? parsed : [];
+  const conditions = list.filter((x): x is string => typeof x === "string");
+  // Unlike other JSON columns, unreadable answers must not read as empty: that would be "no
+  // contraindications" and let head-down programs through.
+  const damaged = !Array.isArray(parsed) || conditions.length !== list.length;
   return {
     id: r.id,
     profileId: r.profile_id,
     answeredAt: r.answered_at,
-    conditions: Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === "string") : [],
+    conditions,
     method: r.method === "interactive" ? "interactive" : "flags",
+    ...(damaged ? { damaged: true } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ export interface ScreeningRecord {
   /** Ids of the contraindications that apply (empty = none). */
   conditions: string[];
   method: "interactive" | "flags";
+  /** Set when the stored answers cannot be read as a list of ids: they must be asked again, not taken as none. */
+  damaged?: boolean;
 }
 
 export type SessionKind = "rampup" | "program";

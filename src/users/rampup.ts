@@ -47,6 +47,11 @@ export interface HistoryEntry {
   discomfort: boolean;
   /** The ramp-up angle the session aimed for (ramp-up sessions). */
   targetAngle?: number | null;
+  /**
+   * Position in the order the sessions ran (the store's row id). Dates come from a wall clock that can
+   * be set back (an RTC reset before NTP, a manual correction), so only this says which session came last.
+   */
+  seq?: number;
 }
 
 export interface RampupProfile {
@@ -72,24 +77,27 @@ const DAY_MS = 86_400_000;
 
 const ms = (d: string | Date) => (typeof d === "string" ? Date.parse(d) : d.getTime());
 
-function sortByStart(h: readonly HistoryEntry[]): HistoryEntry[] {
-  return [...h].sort((a, b) => ms(a.startedAt) - ms(b.startedAt));
+/** In the order the sessions ran when that is known, else by date. */
+function inRunOrder(h: readonly HistoryEntry[]): HistoryEntry[] {
+  const bySeq = h.every((e) => typeof e.seq === "number");
+  return [...h].sort((a, b) => (bySeq ? (a.seq ?? 0) - (b.seq ?? 0) : ms(a.startedAt) - ms(b.startedAt)));
 }
 
 /**
  * Sessions that count: a refused session never moved the user. One dated after `now` counts too: the
  * clock was set back since (an RTC reset, an NTP correction), and dropping it would forget a discomfort
- * and the day's sessions. It counts toward the daily limit and, being the latest, decides the next step.
+ * and the day's sessions. It counts toward the daily limit; the progression reads sessions in the order
+ * they ran, since after such a reset the latest date no longer marks the latest session.
  */
 function counted(h: readonly HistoryEntry[]): HistoryEntry[] {
-  return sortByStart(h).filter((e) => e.outcome !== "refused");
+  return inRunOrder(h).filter((e) => e.outcome !== "refused");
 }
 
 export function nextStep(profile: RampupProfile, history: readonly HistoryEntry[], now: Date, cfg: RampupConfig = DEFAULT_RAMPUP): NextStep {
   const nowMs = now.getTime();
   const past = counted(history);
 
-  const recent = past.filter((e) => ms(e.startedAt) > nowMs - DAY_MS);
+  const recent = past.filter((e) => ms(e.startedAt) > nowMs - DAY_MS).sort((a, b) => ms(a.startedAt) - ms(b.startedAt));
   if (recent.length >= cfg.maxPerDay) {
     const oldest = recent[recent.length - cfg.maxPerDay];
     const at = new Date(ms(oldest.startedAt) + DAY_MS);
@@ -100,6 +108,8 @@ export function nextStep(profile: RampupProfile, history: readonly HistoryEntry[
     };
   }
 
+  // The first weeks run from the session that ran first: an earlier date on a later session is a clock
+  // that was behind, and must not end a beginner's first weeks early.
   const firstMs = past.length ? ms(past[0].startedAt) : nowMs;
   const earlyEnd = firstMs + cfg.earlyDays * DAY_MS;
   const capAt = (t: number) => Math.min(profile.maxAngle, t < earlyEnd ? cfg.earlyMaxAngle : profile.maxAngle);

@@ -65,12 +65,18 @@ export function conditionsFromFlags(opts: { none?: boolean; names?: readonly str
 
 export type ScreeningStatus =
   | { ok: true; conditions: string[]; answeredAt: string; expiresAt: string }
-  | { ok: false; reason: "missing" | "expired"; message: string };
+  | { ok: false; reason: "missing" | "expired" | "damaged"; message: string };
 
 export function screeningStatus(profileName: string, s: ScreeningRecord | undefined, now: Date, validDays = SCREENING_VALID_DAYS): ScreeningStatus {
-  const how = `answer it with \`invert profile screen ${profileName}\``;
+  const command = `\`invert profile screen ${profileName}\``;
+  const how = `answer it with ${command}`;
   if (!s) return { ok: false, reason: "missing", message: `profile "${profileName}" has no contraindication screening yet; ${how}` };
-  const expires = new Date(Date.parse(s.answeredAt) + validDays * DAY_MS);
+  const answeredMs = Date.parse(s.answeredAt);
+  // Answers that cannot be read could hide a condition; a date that cannot be read gives no expiry.
+  if (s.damaged === true || !Number.isFinite(answeredMs)) {
+    return { ok: false, reason: "damaged", message: `profile "${profileName}" screening answers cannot be read (damaged record); answer it again with ${command}` };
+  }
+  const expires = new Date(answeredMs + validDays * DAY_MS);
   if (now.getTime() >= expires.getTime()) {
     return {
       ok: false,

@@ -32,6 +32,7 @@ export function profileHistory(store: Store, profileId: number): HistoryEntry[] 
     outcome: s.outcome,
     discomfort: s.discomfort,
     targetAngle: s.targetAngle,
+    seq: s.id,
   }));
 }
 

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DB_FILE, HEARTBEAT_STALE_MS, MIGRATIONS, SCHEMA_VERSION, StoreError, defaultDataDir, migrate, openStore, processAlive, schemaVersion, thisProcess, type Migration } from "../../src/store/index.js";
@@ -47,6 +47,31 @@ describe("migrations", () => {
     expect(schemaVersion(up.db)).toBe(SCHEMA_VERSION + 1);
     expect(up.profiles.get("ann").weightKg).toBe(70);
     up.close();
+  });
+
+  it("two inverts opening a new database at the same moment both open it, the schema applied once", () => {
+    const dir = tempDir();
+    let raced = false;
+    // Another invert (the bridge starting beside a command) migrates the file right after this one has
+    // read the schema version and before it starts migrating.
+    const racing = (f: string, o: Database.Options) => {
+      const db = new Database(f, o);
+      const pragma = db.pragma.bind(db);
+      db.pragma = ((source: string, options?: Database.PragmaOptions) => {
+        const result = pragma(source, options);
+        if (!raced && source === "user_version") {
+          raced = true;
+          openStore(dir).close();
+        }
+        return result;
+      }) as typeof db.pragma;
+      return db;
+    };
+    const s = openStore(dir, { openDb: racing });
+    expect(raced).toBe(true);
+    expect(schemaVersion(s.db)).toBe(SCHEMA_VERSION);
+    expect(s.profiles.create({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 60 }).name).toBe("ann");
+    s.close();
   });
 
   it("rolls a failing migration back entirely, version included", () => {
@@ -230,6 +255,72 @@ describe("unwritable directory", () => {
     w.close();
   });
 
+  /** A profile whose last session ended in discomfort, closed as invert closes it (rollback-journal mode). */
+  function seedDiscomfort(dir: string): void {
+    const s = openStore(dir);
+    const ann = s.profiles.create({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 60 });
+    const id = s.sessions.begin({ profileId: ann.id, kind: "rampup", programName: "rampup-30", program: {}, targetAngle: 30 });
+    s.sessions.end(id, "aborted", { discomfort: true });
+    s.close();
+  }
+
+  /** Another program's transaction, big enough that SQLite writes some of its pages into the file before it commits. */
+  function uncommittedChange(file: string): Database.Database {
+    const other = new Database(file);
+    other.pragma("cache_size = 1");
+    other.exec("BEGIN EXCLUSIVE");
+    other.exec("UPDATE sessions SET discomfort = 0");
+    other.exec("CREATE TABLE scratch (x TEXT)");
+    const ins = other.prepare("INSERT INTO scratch VALUES (?)");
+    for (let i = 0; i < 500; i++) ins.run("x".repeat(500));
+    return other;
+  }
+
+  it("never reads the bytes of a file another program holds locked: one line saying it is in use", () => {
+    const dir = tempDir();
+    const file = join(dir, DB_FILE);
+    seedDiscomfort(dir);
+    const other = uncommittedChange(file);
+    // What SQLite reports, for a writable and a read-only open alike, once its busy timeout has run out.
+    const locked = () => {
+      throw Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
+    };
+    expect(() => openStore(dir, { openDb: locked })).toThrow(StoreError);
+    expect(() => openStore(dir, { openDb: locked })).toThrow(/^cannot open .*invert\.db: database is locked; another invert is using it: try again when it has finished$/);
+    other.exec("ROLLBACK");
+    other.close();
+    const s = openStore(dir);
+    expect(s.sessions.list().map((x) => x.discomfort)).toEqual([true]);
+    s.close();
+  });
+
+  it("refuses a snapshot that would show a change a crash left half-done, naming the -journal file", () => {
+    const dir = tempDir();
+    const file = join(dir, DB_FILE);
+    seedDiscomfort(dir);
+    // The files as a crash in the middle of that transaction leaves them; SQLite rolls it back at the
+    // next open, which it cannot do on a read-only medium or a full disk.
+    const crashed = tempDir();
+    const other = uncommittedChange(file);
+    expect(existsSync(`${file}-journal`)).toBe(true);
+    copyFileSync(file, join(crashed, DB_FILE));
+    copyFileSync(`${file}-journal`, join(crashed, `${DB_FILE}-journal`));
+    other.exec("ROLLBACK");
+    other.close();
+    const before = readFileSync(join(crashed, DB_FILE));
+    for (const readonly of [false, true]) {
+      expect(() => openStore(crashed, { openDb: readOnlyMedium, readonly })).toThrow(
+        /^cannot read .*invert\.db: an interrupted change is still in .*invert\.db-journal, which cannot be rolled back here \(.+\); free some space on its disk or copy the data folder to a writable disk$/,
+      );
+    }
+    expect(readFileSync(join(crashed, DB_FILE)).equals(before)).toBe(true);
+    // Writable again, SQLite rolls the change back and nothing is lost.
+    const s = openStore(crashed);
+    expect(s.sessions.list().map((x) => x.discomfort)).toEqual([true]);
+    expect(s.db.pragma("integrity_check", { simple: true })).toBe("ok");
+    s.close();
+  });
+
   it("still refuses a missing database it cannot create", () => {
     expect(() => openStore(tempDir(), { openDb: readOnlyMedium })).toThrow(/^cannot open .*attempt to write a readonly database/);
   });
@@ -254,6 +345,19 @@ describe("screenings", () => {
     s.profiles.addScreening(ann.id, [], "flags", new Date("2026-06-01T07:00:00Z"));
     s.profiles.addScreening(ann.id, ["glaucoma"], "flags", new Date("2026-06-01T06:00:00Z"));
     expect(s.profiles.latestScreening(ann.id)?.conditions).toEqual(["glaucoma"]);
+    s.close();
+  });
+
+  it("answers that cannot be read are marked damaged, not read as no conditions", () => {
+    const s = openStore(tempDir());
+    const ann = s.profiles.create({ name: "ann", weightKg: 70, heightCm: 170, maxAngle: 60 });
+    const id = s.profiles.addScreening(ann.id, ["glaucoma"], "flags").id;
+    expect(s.profiles.latestScreening(ann.id)?.damaged).toBeFalsy();
+    // A torn write, a bad sector, or a shape written by another version.
+    for (const stored of [`["glauc`, `{"glaucoma":true}`, `[{"id":"glaucoma"}]`, `["glaucoma",null]`, `null`]) {
+      s.db.prepare(`UPDATE screenings SET conditions_json = ? WHERE id = ?`).run(stored, id);
+      expect(s.profiles.latestScreening(ann.id), stored).toMatchObject({ damaged: true });
+    }
     s.close();
   });
 });

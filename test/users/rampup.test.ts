@@ -110,6 +110,26 @@ describe("ramp-up progression", () => {
     expect(next.angle).toBe(ok(nextStep(profile, h, new Date(T0 + 3 * H + DAY + 1))).angle);
   });
 
+  it("reads sessions in the order they ran, not by their dates, once the clock was set back", () => {
+    const rampup = (seq: number, at: number, targetAngle: number, discomfort = false): HistoryEntry => ({
+      seq, startedAt: new Date(at).toISOString(), kind: "rampup", targetAngle, outcome: discomfort ? "aborted" : "completed", discomfort,
+    });
+    // Two comfortable sessions, then the clock falls two days back (an RTC reset) and the third, at 30°,
+    // ends in discomfort. Sorted by date it would come first, and the two older ones would climb back over it.
+    const h = [rampup(1, T0, 20), rampup(2, T0 + H, 25), rampup(3, T0 - 2 * DAY, 30, true)];
+    const next = ok(nextStep(profile, h, new Date(T0 + DAY + 2 * H)));
+    expect(next.angle).toBe(20);
+    expect(next.reason).toContain("discomfort");
+
+    // The first weeks count from the session that ran first: one dated a month earlier by a reset clock
+    // does not end them, so a beginner does not jump to the longer sessions and the profile maximum.
+    const g = [rampup(1, T0, 20), rampup(2, T0 + H, 25), rampup(3, T0 - 30 * DAY, 30), rampup(4, T0 + DAY, 30)];
+    const s = ok(nextStep(profile, g, new Date(T0 + 2 * DAY)));
+    expect(s.phase).toBe("early");
+    expect(s.angle).toBe(30);
+    expect(s.minutes).toBeLessThanOrEqual(2);
+  });
+
   it("never exceeds a lower profile maximum", () => {
     const s = nextStep({ maxAngle: 25 }, [
       { startedAt: new Date(T0).toISOString(), kind: "rampup", targetAngle: 20, outcome: "completed", discomfort: false },

@@ -44,6 +44,16 @@ describe("screening validity", () => {
     if (!s.ok) expect(s.message).toContain("invert profile screen ann");
   });
 
+  it("asks again, never reads as 'none declared', when the stored answers cannot be read", () => {
+    const now = new Date(Date.parse(at) + DAY);
+    for (const damaged of [{ ...rec(at), damaged: true }, rec("garbage")]) {
+      let s: ReturnType<typeof screeningStatus> | undefined;
+      expect(() => (s = screeningStatus("ann", damaged, now))).not.toThrow();
+      expect(s).toMatchObject({ ok: false, reason: "damaged" });
+      if (s && !s.ok) expect(s.message).toMatch(/^profile "ann" screening answers cannot be read .*; answer it again with `invert profile screen ann`$/);
+    }
+  });
+
   it("is valid for 90 days, then asked again", () => {
     expect(screeningStatus("ann", rec(at), new Date(Date.parse(at) + 90 * DAY - 1)).ok).toBe(true);
     const s = screeningStatus("ann", rec(at), new Date(Date.parse(at) + 90 * DAY));

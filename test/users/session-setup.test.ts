@@ -62,12 +62,35 @@ describe("preparing a profile session", () => {
     store.close();
   });
 
+  it("after the clock was set back, a discomfort in the latest session still steps the next one back", async () => {
+    const store = setup();
+    expect((await runOnce(store, NOW)).step.angle).toBe(20);
+    expect((await runOnce(store, new Date(NOW.getTime() + H))).step.angle).toBe(25);
+    // The companion restarts with its clock two days behind and the third session hurts.
+    expect((await runOnce(store, new Date(NOW.getTime() - 48 * H), "aborted", true)).step.angle).toBe(30);
+    // The clock is right again the next day.
+    const next = prepareProfileSession(store, "ann", undefined, new Date(NOW.getTime() + 26 * H));
+    expect(next.step.angle).toBe(20);
+    expect(next.explanation).toContain("discomfort");
+    store.close();
+  });
+
   it("requires screening first, and again after 90 days", () => {
     const store = setup(null);
     expect(() => prepareProfileSession(store, "ann", undefined, NOW)).toThrow(/no contraindication screening yet; answer it with `invert profile screen ann`/);
     store.profiles.addScreening(store.profiles.get("ann").id, [], "flags", NOW);
     expect(prepareProfileSession(store, "ann", undefined, NOW).step.angle).toBe(20);
     expect(() => prepareProfileSession(store, "ann", undefined, new Date(NOW.getTime() + 91 * 24 * H))).toThrow(/older than 90 days/);
+    store.close();
+  });
+
+  it("refuses a profile whose stored screening cannot be read until it is answered again", () => {
+    const store = setup(["glaucoma"]);
+    store.db.prepare(`UPDATE screenings SET conditions_json = '["glau'`).run();
+    expect(() => prepareProfileSession(store, "ann", undefined, NOW)).toThrow(/screening answers cannot be read .*answer it again with `invert profile screen ann`/);
+    expect(() => prepareProfileSession(store, "ann", builtin("intermittent-traction"), NOW)).toThrow(/cannot be read/);
+    store.profiles.addScreening(store.profiles.get("ann").id, [], "flags", NOW);
+    expect(prepareProfileSession(store, "ann", undefined, NOW).step.angle).toBe(20);
     store.close();
   });
 
