@@ -118,6 +118,9 @@ export const SimConfigSchema = z
 export type SimConfig = z.infer<typeof SimConfigSchema>;
 export type SimModel = SimConfig["model"];
 
+/** Standstill after the stop switch or a critical fault (PROTOCOL.md 9.2, 9.3). */
+export const STOP_WITHIN_S = 0.5;
+
 export class SimConfigError extends Error {
   constructor(
     message: string,
@@ -153,6 +156,17 @@ export function parseSimConfig(input: unknown): SimConfig {
   if (t.reducedSpeed > t.returnSpeed) fail("tilt.reducedSpeed", `must be <= tilt.returnSpeed (${t.returnSpeed})`);
   if (t.approachSpeed > t.returnSpeed) fail("tilt.approachSpeed", `must be <= tilt.returnSpeed (${t.returnSpeed})`);
   if (t.emergencyDecel < t.accelMax) fail("tilt.emergencyDecel", `must be >= tilt.accelMax (${t.accelMax})`);
+  // PROTOCOL.md 9.2/9.3: the stop switch and critical faults bring the table to standstill within 0.5 s.
+  // The firmware runs once per step, so it may see the cause up to one step late and brakes in what is left.
+  const stepS = c.stepMs / 1000;
+  const stopDecel = t.speedMax / (STOP_WITHIN_S - stepS);
+  if (t.emergencyDecel < stopDecel) {
+    fail(
+      "tilt.emergencyDecel",
+      `must be >= ${Math.ceil(stopDecel * 100) / 100} deg/s² so a stop from speedMax ${t.speedMax} deg/s takes at most ${STOP_WITHIN_S} s ` +
+        `(up to one ${c.stepMs} ms step to react, then braking)`,
+    );
+  }
   if (t.driveAccel < t.emergencyDecel) fail("tilt.driveAccel", `must be >= tilt.emergencyDecel (${t.emergencyDecel})`);
   if (t.pauseAngle < t.upright || t.pauseAngle > t.max) fail("tilt.pauseAngle", "must lie within the hard limits");
   if (t.restAngle < t.pauseAngle || t.restAngle > t.max) fail("tilt.restAngle", `must lie within [tilt.pauseAngle, tilt.max]`);
@@ -162,6 +176,7 @@ export function parseSimConfig(input: unknown): SimConfig {
   const tr = c.traction;
   if (tr.returnRate > tr.rateMax) fail("traction.returnRate", `must be <= traction.rateMax (${tr.rateMax})`);
   if (tr.driveRate < tr.rateMax) fail("traction.driveRate", `must be >= traction.rateMax (${tr.rateMax})`);
+  // No stop-time check for traction: a stop freezes the force setpoint within the step, with no ramp down.
   if (c.initial.tilt !== undefined && (c.initial.tilt < t.min - t.endStopMargin || c.initial.tilt > t.max + t.endStopMargin)) {
     fail("initial.tilt", "must lie within the mechanical range");
   }

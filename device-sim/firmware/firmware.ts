@@ -263,10 +263,16 @@ export class Firmware {
   }
 
   private onStop(id: string): void {
+    if (this.ret && this.faults.size > 0) {
+      // While a fault is latched nothing but this return brings the user back: moves are refused and most
+      // codes clear only upright. Cancelled, it would leave them where they stopped for as long as the
+      // companion keeps the link up, past maxInvertedS too (that cap trips once per stay head-down).
+      return this.ack(id, "busy", `returning to upright (${this.ret.cause}): fault ${[...this.faults].join(",")} latched, the return goes on`);
+    }
     this.acted++;
     let decel = this.c.tilt.accelMax;
     if (this.ret) {
-      // The companion takes over: the return is abandoned, its latched faults stay.
+      // A return the companion asked for, with nothing latched: the companion takes over.
       if (this.ret.stage === "braking") decel = Math.max(decel, this.ret.decel);
       for (const rid of this.ret.ids) this.ack(rid, "failed", "stopped");
       this.ret = undefined;

@@ -82,7 +82,7 @@ describe("watchdog", () => {
     expect(r.client.lastAck(m2)?.result).toBe("accepted");
   });
 
-  it("answers motion commands with busy during the return but accepts stop", () => {
+  it("answers motion commands with busy during the return, and stop too: the return goes on", () => {
     const r = rig();
     connect(r);
     moveTo(r, 30);
@@ -99,13 +99,14 @@ describe("watchdog", () => {
     r.client.send({ type: "clear", id: c, code: "WATCHDOG" });
     expect(r.client.lastAck(c)?.result).toBe("busy");
     expect(r.truth().faults).toEqual(["WATCHDOG"]);
+    // WATCHDOG is latched: only this return brings the user back (PROTOCOL.md 9.3).
     const s = r.client.id();
     r.client.send({ type: "stop", id: s });
-    expect(r.client.lastAck(s)?.result).toBe("accepted");
-    r.until(() => r.client.acksFor(s).includes("done"), 5000, "stopped");
+    expect(r.client.acksFor(s)).toEqual(["busy"]);
     r.clock.advance(5000);
-    expect(r.truth().mode).toBe("holding");
-    expect(r.truth().vel).toBe(0);
+    expect(r.truth().mode).toBe("returning");
+    r.until(() => r.client.hasEvent("RETURN_DONE"), 400_000, "return done");
+    expect(Math.abs(r.truth().tilt + 80)).toBeLessThanOrEqual(0.2);
   });
 
   it("returns from head-up angles without the rest, pausing only when above the pause angle", () => {
