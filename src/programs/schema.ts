@@ -11,6 +11,7 @@ import { extname } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { LimitSetSchema, TILT_MAX_DEG, TILT_MIN_DEG } from "../limits/limit-set.js";
+import { restForce } from "./compile.js";
 import { describeIssue, ProgramError, programErrorLine, type ProgramProblem } from "./errors.js";
 
 export { ProgramError } from "./errors.js";
@@ -100,36 +101,83 @@ export const MAX_PROGRAM_S = 4 * 3600;
 export const MAX_PROGRAM_CYCLES = 2000;
 
 /**
- * Seconds a program takes at the least: its holds, rests, dwells and traction times, and its pump moves
- * at their cruise speed (acceleration and the moves into position only add to it).
+ * Where the first move of a program starts: a session starts on the loading position (upright), as the
+ * planner assumes by default. Which position that is belongs to the session, not to the program.
  */
-function minimumProgramSeconds(p: { steps: readonly Step[] }): number {
+const START_TILT = TILT_MIN_DEG;
+
+const hours = (x: number) => `${(x / 3600).toFixed(1).replace(/\.0$/, "")} h`;
+const degrees = (x: number) => `${Math.round(x * 10) / 10}°`;
+
+/** Time one step spends moving the table or changing the force, at its own speed or rate. */
+export interface StepMotion {
+  step: number;
+  field: "speed" | "rate";
+  seconds: number;
+  /** The start of a message: "a ramp of 60° at 0.001°/s takes". */
+  what: string;
+}
+
+/**
+ * Seconds a program takes at the least (acceleration only adds to it): its holds, rests, dwells and
+ * traction times, and its moves and force changes at their cruise speed and rate, as compile.ts lays them
+ * out. A tiny speed or rate is within its field's bound yet stretches a move without limit, so the motion
+ * counts as much as the waits.
+ */
+export function minimumProgramSeconds(p: { steps: readonly Step[] }): { totalS: number; motion: StepMotion[] } {
   let total = 0;
-  for (const s of p.steps) {
+  const motion: StepMotion[] = [];
+  let tilt: number | undefined;
+  const moveTo = (step: number, target: number, speed: number, what: (deg: number) => string) => {
+    const d = Math.abs(target - (tilt ?? START_TILT));
+    tilt = target;
+    return { step, field: "speed" as const, seconds: d / speed, what: what(d) };
+  };
+  p.steps.forEach((s, i) => {
+    let m: StepMotion | undefined;
     switch (s.type) {
       case "hold":
-      case "rest":
         total += s.seconds;
         break;
+      case "rest": {
+        total += s.seconds;
+        // As compile.ts: horizontal by default once the table has moved, no move on a stretcher-only program.
+        const at = s.angle ?? (tilt === undefined ? undefined : 0);
+        if (at !== undefined) m = moveTo(i, at, s.speed, (d) => `the move of ${degrees(d)} to the rest angle at ${s.speed}°/s takes`);
+        break;
+      }
+      case "ramp":
+        m = moveTo(i, s.to, s.speed, (d) => `a ramp of ${degrees(d)} at ${s.speed}°/s takes`);
+        break;
       case "pump": {
-        const high = s.dwellHigh ?? s.dwell;
-        const low = s.dwellLow ?? s.dwell;
-        total += s.cycles * (high + low + (2 * Math.abs(s.to - s.from)) / s.speed);
+        const into = Math.abs(s.from - (tilt ?? START_TILT));
+        const swing = 2 * s.cycles * Math.abs(s.to - s.from);
+        tilt = s.from;
+        total += s.cycles * ((s.dwellHigh ?? s.dwell) + (s.dwellLow ?? s.dwell));
+        m = { step: i, field: "speed", seconds: (into + swing) / s.speed, what: `its moves (${degrees(into + swing)} in all) at ${s.speed}°/s take` };
         break;
       }
       case "traction": {
         const pr = s.progression;
-        const stepHold = pr?.stepHoldS ?? s.holdS;
+        const down = pr !== undefined && pr.mode !== "progressive";
         const ends = pr ? (pr.mode === "both" ? 2 : 1) : 0;
-        total += s.cycles * (s.holdS + s.restS) + ends * (pr ? pr.steps - 1 : 0) * stepHold;
+        // With a regressive end the last cycle's rest gives way to the steps down (compile.ts).
+        total += s.cycles * s.holdS + (s.cycles - (down ? 1 : 0)) * s.restS + ends * (pr ? pr.steps - 1 : 0) * (pr?.stepHoldS ?? s.holdS);
+        // Up to the target and back to zero once (in steps or not), and down to the rest force and back
+        // between cycles.
+        const travel = 2 * s.target + 2 * (s.cycles - 1) * (s.target - restForce(s));
+        m = { step: i, field: "rate", seconds: travel / s.rate, what: `its force changes (${Math.round(travel * 10) / 10} N in all) at ${s.rate} N/s take` };
         break;
       }
-      case "ramp":
       case "return":
         break;
     }
-  }
-  return total;
+    if (m) {
+      total += m.seconds;
+      motion.push(m);
+    }
+  });
+  return { totalS: total, motion };
 }
 
 export const ProgramSchema = z
@@ -161,14 +209,24 @@ export const ProgramSchema = z
     if (cycles > MAX_PROGRAM_CYCLES) {
       ctx.addIssue({ code: "custom", path: ["steps"], message: `must have at most ${MAX_PROGRAM_CYCLES} pump and traction cycles in all (got ${cycles})` });
     }
-    const seconds = minimumProgramSeconds(p);
-    if (seconds > MAX_PROGRAM_S) {
-      const h = (x: number) => `${(x / 3600).toFixed(1).replace(/\.0$/, "")} h`;
-      ctx.addIssue({
-        code: "custom",
-        path: ["steps"],
-        message: `must take at most ${h(MAX_PROGRAM_S)} in all (these take at least ${h(seconds)} in holds, rests, dwells, traction times and pump moves)`,
-      });
+    const { totalS, motion } = minimumProgramSeconds(p);
+    if (totalS > MAX_PROGRAM_S) {
+      // A step whose motion alone outlasts a program: its speed or rate is what to fix, not the program.
+      const slow = motion.filter((m) => m.seconds > MAX_PROGRAM_S);
+      for (const m of slow) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["steps", m.step, m.field],
+          message: `${m.what} ${hours(m.seconds)}; a program may last at most ${hours(MAX_PROGRAM_S)}`,
+        });
+      }
+      if (slow.length === 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["steps"],
+          message: `must take at most ${hours(MAX_PROGRAM_S)} in all (these take at least ${hours(totalS)} in holds, rests, dwells, traction times, moves and force changes)`,
+        });
+      }
     }
   })
   .describe("An invert session program");

@@ -65,7 +65,7 @@ describe("parseProgram: invalid programs name step, type, field and reason", () 
     );
     const holds = Array.from({ length: 5 }, () => ({ type: "hold", seconds: 3600 }));
     expect(errorOf({ name: "x", steps: holds }).message).toBe(
-      'program "x": steps: must take at most 4 h in all (these take at least 5 h in holds, rests, dwells, traction times and pump moves)',
+      'program "x": steps: must take at most 4 h in all (these take at least 5 h in holds, rests, dwells, traction times, moves and force changes)',
     );
     // Dwells count at both ends of each cycle, and the pump moves at their cruise speed.
     const dwells = [{ type: "pump", from: 0, to: 30, cycles: 100, speed: 10, dwellHigh: 60, dwellLow: 90 }];
