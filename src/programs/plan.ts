@@ -251,16 +251,21 @@ export function planProgram(p: Program, kin: Kinematics): Plan {
   return planActions(compileProgram(p), kin, p.steps.map((s) => s.type));
 }
 
-/** The device's slow return, as configured (design defaults; a device may differ). */
+/**
+ * The slow return the session runs (src/session/machine.ts, `returning`), as configured. The defaults
+ * are the session's own (DEFAULT_RETURN there): a completed or stopped program comes back by the
+ * session's return, not the firmware's, which only takes over on a fault or a lost link.
+ */
 export interface ReturnProfile {
   returnSpeed: number;
   /** Slower speed over the last `approachZone` degrees before upright. */
   approachSpeed: number;
   approachZone: number;
   upright: number;
-  /** Rest at horizontal, only when the return starts head-down. */
+  /** Rest near horizontal, only when the user has been head-down during the session. */
   restS: number;
   pauseTilt: number;
+  /** Pause on the way up, only when the user has been head-down during the session. */
   pauseS: number;
   /** Traction release rate, N/s. */
   returnRate: number;
@@ -270,6 +275,42 @@ export const DEFAULT_RETURN_PROFILE: Readonly<ReturnProfile> = Object.freeze({
   returnSpeed: 4, approachSpeed: 1, approachZone: 10, upright: -80, restS: 60, pauseTilt: -15, pauseS: 10, returnRate: 20,
 });
 
+/** Above this tilt the session counts the user as having been head-down (its HEAD_DOWN_DEG). */
+export const HEAD_DOWN_DEG = 1;
+
+/** The parts of a device's advertised axes (`caps.axes`) that bound the session's return. */
+export interface ReturnAxes {
+  tilt?: { upright: number; speedMax: number; returnSpeed: number };
+  traction?: { rateMax: number; returnRate?: number };
+}
+
+/** Limits that also bind the return (a program's, a profile's): the session sends it within them. */
+export interface ReturnLimits {
+  speedMax?: number;
+  rateMax?: number;
+}
+
+/**
+ * The return the session will run on a device with these axes under these limits, with its default
+ * settings: it takes the slowest of its own speed, the device's and the limits', and never approaches
+ * upright faster than 1 deg/s or than its return speed.
+ */
+export function sessionReturnProfile(axes: ReturnAxes | undefined, ...limits: (ReturnLimits | undefined)[]): ReturnProfile {
+  const d = DEFAULT_RETURN_PROFILE;
+  const tilt = axes?.tilt;
+  const traction = axes?.traction;
+  const speedCap = Math.min(tilt?.speedMax ?? Infinity, ...limits.map((l) => l?.speedMax ?? Infinity));
+  const rateCap = Math.min(traction?.rateMax ?? Infinity, ...limits.map((l) => l?.rateMax ?? Infinity));
+  const returnSpeed = Math.min(d.returnSpeed, tilt?.returnSpeed ?? d.returnSpeed, speedCap);
+  return {
+    ...d,
+    upright: tilt?.upright ?? d.upright,
+    returnSpeed,
+    approachSpeed: Math.min(d.approachSpeed, 1, returnSpeed),
+    returnRate: Math.min(d.returnRate, traction?.returnRate ?? d.returnRate, rateCap),
+  };
+}
+
 export interface ReturnPhase {
   label: string;
   seconds: number;
@@ -277,12 +318,21 @@ export interface ReturnPhase {
   toTilt: number;
 }
 
+export interface ReturnPlan {
+  totalS: number;
+  phases: ReturnPhase[];
+}
+
 /**
  * Estimate of the slow return from a position (constant speeds, acceleration ignored: a few tenths of a
- * second per phase): traction released, down to horizontal and a rest there when head-down, a pause at
- * the pause angle, then up to upright, slower over the last degrees.
+ * second per phase): traction released, down to horizontal when head-down, then, when the user has
+ * been head-down at any time in the session (`wasHeadDown`), a rest where the descent ended and a pause
+ * at the pause angle; then up to upright, slower over the last degrees. The session decides the rest
+ * and the pause by that history, not by where the return starts: a pump ending at horizontal, or a
+ * program that comes back feet-down after being head-down, still gets both; a program that never went
+ * head-down gets neither. Without `wasHeadDown` only the start position can tell.
  */
-export function planReturn(fromTilt: number, profile: Partial<ReturnProfile> = {}, fromForce = 0): { totalS: number; phases: ReturnPhase[] } {
+export function planReturn(fromTilt: number, profile: Partial<ReturnProfile> = {}, fromForce = 0, wasHeadDown = fromTilt > HEAD_DOWN_DEG): ReturnPlan {
   const r = { ...DEFAULT_RETURN_PROFILE, ...profile };
   const phases: ReturnPhase[] = [];
   const go = (label: string, from: number, to: number, speed: number) => {
@@ -290,17 +340,22 @@ export function planReturn(fromTilt: number, profile: Partial<ReturnProfile> = {
     return Math.min(from, to);
   };
   if (fromForce > 0) phases.push({ label: "release traction", seconds: fromForce / r.returnRate, fromTilt, toTilt: fromTilt });
-  let tilt = fromTilt;
-  if (tilt > 0) {
-    tilt = go("down to horizontal", tilt, 0, r.returnSpeed);
-    phases.push({ label: "rest at horizontal", seconds: r.restS, fromTilt: 0, toTilt: 0 });
+  let tilt = go("down to horizontal", fromTilt, 0, r.returnSpeed);
+  if (wasHeadDown && r.restS > 0) {
+    phases.push({ label: tilt === 0 ? "rest at horizontal" : `rest at ${Math.round(tilt * 10) / 10}°`, seconds: r.restS, fromTilt: tilt, toTilt: tilt });
   }
-  if (tilt > r.pauseTilt) {
+  if (wasHeadDown && r.pauseS > 0 && tilt > r.pauseTilt) {
     tilt = go(`down to ${r.pauseTilt}°`, tilt, r.pauseTilt, r.returnSpeed);
     phases.push({ label: `pause at ${r.pauseTilt}°`, seconds: r.pauseS, fromTilt: tilt, toTilt: tilt });
   }
   const approachFrom = r.upright + r.approachZone;
   tilt = go("toward upright", tilt, approachFrom, r.returnSpeed);
-  go("slow final rise", tilt, r.upright, r.approachSpeed);
+  go("slow final rise", tilt, r.upright, Math.min(r.approachSpeed, r.returnSpeed));
   return { totalS: phases.reduce((s, p) => s + p.seconds, 0), phases };
+}
+
+/** The slow return after a planned program: from where it leaves the table, head-down if it ever went there. */
+export function planReturnAfter(plan: Plan, profile: Partial<ReturnProfile> = {}): ReturnPlan {
+  const end = plan.at(plan.totalS);
+  return planReturn(end.tilt, profile, end.force, plan.maxAngle > HEAD_DOWN_DEG);
 }

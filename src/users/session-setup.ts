@@ -4,7 +4,8 @@ import type { CapsMsg, Clock } from "../../protocol/index.js";
 import type { LimitSet } from "../limits/limit-set.js";
 import { parseDeviceUri, redactDeviceUri } from "../link/device-uri.js";
 import { axesUsed, compileProgram } from "../programs/compile.js";
-import { DEFAULT_RETURN_PROFILE, planProgram, planReturn } from "../programs/plan.js";
+import { DEFAULT_DEVICE_AXES } from "../limits/device-defaults.js";
+import { planProgram, planReturnAfter, sessionReturnProfile, type Plan, type ReturnAxes, type ReturnProfile } from "../programs/plan.js";
 import type { Program } from "../programs/schema.js";
 import { attachRecorder, openStore, storeFailure, type NewSession, type ProfileRecord, type RecordableSession, type Recorder, type Store } from "../store/index.js";
 import { UserError } from "./errors.js";
@@ -108,12 +109,10 @@ function safeDeviceText(device: string): string {
 }
 
 /** The estimated slow return after the program, as corner points (its phases are straight lines). */
-export function returnPoints(end: { tilt: number; force: number }, fromS: number, opts: { upright?: number; speedMax?: number } = {}): { t: number; tilt: number; force: number }[] {
-  // The return never runs faster than the session's speed limit (the ramp-up's gentle speed included).
-  const returnSpeed = Math.min(DEFAULT_RETURN_PROFILE.returnSpeed, opts.speedMax ?? Infinity);
-  const ret = planReturn(end.tilt, { returnSpeed, ...(opts.upright === undefined ? {} : { upright: opts.upright }) }, end.force);
+export function returnPoints(plan: Plan, profile: ReturnProfile): { t: number; tilt: number; force: number }[] {
+  const ret = planReturnAfter(plan, profile);
   const out: { t: number; tilt: number; force: number }[] = [];
-  let t = fromS;
+  let t = plan.totalS;
   for (const ph of ret.phases) {
     t += ph.seconds;
     // Traction is released first; afterwards force stays at zero.
@@ -132,14 +131,17 @@ export const PLANNED_STEP_S = 0.5;
 export function recordProfileSession(
   store: Store,
   handle: RecordableSession,
-  prepared: Pick<PreparedSession, "program" | "meta">,
-  opts: { clock: Clock; onError?: (line: string) => void; startTilt?: number; accel?: number; limits?: unknown },
+  prepared: Pick<PreparedSession, "program" | "meta"> & Partial<Pick<PreparedSession, "profileLimits">>,
+  opts: { clock: Clock; onError?: (line: string) => void; startTilt?: number; accel?: number; axes?: ReturnAxes; limits?: unknown },
 ): Recorder {
   let planned: unknown;
   try {
     const plan = planProgram(prepared.program, { startTilt: opts.startTilt ?? -80, accel: opts.accel ?? 10 });
     const points = plan.samples(PLANNED_STEP_S).map((p) => ({ t: p.t, tilt: p.tilt, force: p.force }));
-    planned = { stepS: PLANNED_STEP_S, totalS: plan.totalS, returnFromS: plan.totalS, points: [...points, ...returnPoints(plan.at(plan.totalS), plan.totalS, { upright: opts.startTilt, speedMax: prepared.program.limits?.speedMax })] };
+    // The return as the session will run it: on this device (the design default until its caps are
+    // known) and within every limit the session sends, the ramp-up's gentle speed included.
+    const profile = sessionReturnProfile(opts.axes ?? DEFAULT_DEVICE_AXES, prepared.program.limits, prepared.profileLimits);
+    planned = { stepS: PLANNED_STEP_S, totalS: plan.totalS, returnFromS: plan.totalS, points: [...points, ...returnPoints(plan, profile)] };
   } catch {
     // A program the planner cannot follow is refused by the session itself; the record just lacks the plan.
     planned = undefined;
@@ -193,6 +195,7 @@ export function openProfileSession(
         onError: o.onError,
         startTilt: tilt?.upright,
         accel: tilt?.accelMax,
+        ...(o.caps ? { axes: o.caps.axes } : {}),
       });
       return recorder;
     },

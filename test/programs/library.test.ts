@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_DEVICE_AXES, DEFAULT_DEVICE_CAPS } from "../../src/limits/device-defaults.js";
 import { checkInvertedTime, checkProgram, effectiveLimits } from "../../src/limits/effective.js";
 import { compileProgram } from "../../src/programs/compile.js";
-import { planProgram, planReturn } from "../../src/programs/plan.js";
+import { planProgram, planReturnAfter, sessionReturnProfile } from "../../src/programs/plan.js";
 import { BUILTIN_PROGRAMS, builtinNames, getBuiltin } from "../../src/programs/library.js";
 import { parseProgram } from "../../src/programs/schema.js";
 
@@ -44,7 +44,7 @@ describe("built-in programs", () => {
         expect(plan.totalS).toBeLessThan(20 * 60);
         const end = plan.at(plan.totalS);
         expect(end.force).toBe(0);
-        const back = planReturn(end.tilt, { returnSpeed: tilt.returnSpeed, approachSpeed: tilt.approachSpeed! });
+        const back = planReturnAfter(plan, sessionReturnProfile(DEFAULT_DEVICE_AXES, p.limits));
         expect(plan.headDownS + back.totalS).toBeLessThan(DEFAULT_DEVICE_CAPS.maxInvertedS);
         expect(checkInvertedTime(plan, DEFAULT_DEVICE_CAPS)).toEqual({ ok: true });
       });

@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileProgram, type Action } from "../../src/programs/compile.js";
-import { moveProfile, planActions, planProgram, planReturn, DEFAULT_RETURN_PROFILE } from "../../src/programs/plan.js";
+import { DEFAULT_DEVICE_AXES } from "../../src/limits/device-defaults.js";
+import { moveProfile, planActions, planProgram, planReturn, planReturnAfter, sessionReturnProfile, DEFAULT_RETURN_PROFILE } from "../../src/programs/plan.js";
+import { DEFAULT_RETURN } from "../../src/session/machine.js";
 import { parseProgram, type ProgramInput } from "../../src/programs/schema.js";
 
 const prog = (steps: ProgramInput["steps"]) => parseProgram({ name: "p", steps });
@@ -174,10 +176,39 @@ describe("planReturn", () => {
     const d = DEFAULT_RETURN_PROFILE;
     expect(r.totalS).toBeCloseTo(40 / d.returnSpeed + d.restS + 15 / d.returnSpeed + d.pauseS + 55 / d.returnSpeed + 10 / d.approachSpeed, 9);
   });
-  it("from head-up: no rest at horizontal; already upright: nothing to do; traction is released", () => {
-    expect(planReturn(-10).phases.map((p) => p.label)).toEqual(["down to -15°", "pause at -15°", "toward upright", "slow final rise"]);
+  it("never head-down: no rest and no pause; already upright: nothing to do; traction is released", () => {
+    expect(planReturn(-10).phases.map((p) => p.label)).toEqual(["toward upright", "slow final rise"]);
+    expect(planReturn(-10).totalS).toBeCloseTo(60 / DEFAULT_RETURN_PROFILE.returnSpeed + 10 / DEFAULT_RETURN_PROFILE.approachSpeed, 9);
     expect(planReturn(-80)).toEqual({ totalS: 0, phases: [] });
     const withForce = planReturn(-80, {}, 200);
     expect(withForce.totalS).toBeCloseTo(200 / DEFAULT_RETURN_PROFILE.returnRate, 9);
+  });
+
+  it("head-down earlier in the session: rest where the return starts, pause only above the pause angle", () => {
+    const d = DEFAULT_RETURN_PROFILE;
+    const fromHorizontal = planReturn(0, {}, 0, true);
+    expect(fromHorizontal.phases.map((p) => p.label)).toEqual(["rest at horizontal", "down to -15°", "pause at -15°", "toward upright", "slow final rise"]);
+    expect(fromHorizontal.totalS).toBeCloseTo(d.restS + 15 / d.returnSpeed + d.pauseS + 55 / d.returnSpeed + 10 / d.approachSpeed, 9);
+    expect(planReturn(-30, {}, 0, true).phases.map((p) => p.label)).toEqual(["rest at -30°", "toward upright", "slow final rise"]);
+    // Rest and pause switched off in the settings are not counted either.
+    expect(planReturn(30, { restS: 0, pauseS: 0 }).phases.map((p) => p.label)).toEqual(["down to horizontal", "toward upright", "slow final rise"]);
+  });
+
+  it("after a plan: head-down if the program ever went there, wherever it ends", () => {
+    const kin = { startTilt: -80, accel: 10 };
+    const pump = planProgram(prog([{ type: "ramp", to: 0, speed: 5 }, { type: "pump", from: 0, to: 30, cycles: 1, dwell: 1, speed: 5 }]), kin);
+    expect(pump.at(pump.totalS).tilt).toBe(0);
+    expect(planReturnAfter(pump).totalS).toBeCloseTo(planReturn(0, {}, 0, true).totalS, 9);
+    expect(planReturnAfter(pump).phases.map((p) => p.label)).toContain("rest at horizontal");
+    const feetDown = planProgram(prog([{ type: "ramp", to: -10, speed: 4 }]), kin);
+    expect(planReturnAfter(feetDown).phases.map((p) => p.label)).toEqual(["toward upright", "slow final rise"]);
+  });
+
+  it("the session's figures: its defaults, the device's return speed and rate, and every limit on the way", () => {
+    expect({ ...DEFAULT_RETURN_PROFILE }).toMatchObject(DEFAULT_RETURN);
+    expect(sessionReturnProfile(DEFAULT_DEVICE_AXES)).toEqual({ ...DEFAULT_RETURN_PROFILE });
+    const slow = sessionReturnProfile({ tilt: { upright: -70, speedMax: 10, returnSpeed: 3 }, traction: { rateMax: 50, returnRate: 25 } }, { speedMax: 0.5 }, { rateMax: 12 });
+    expect(slow).toMatchObject({ upright: -70, returnSpeed: 0.5, approachSpeed: 0.5, returnRate: 12 });
+    expect(sessionReturnProfile({ tilt: { upright: -80, speedMax: 10, returnSpeed: 3 } })).toMatchObject({ returnSpeed: 3, approachSpeed: 1, returnRate: DEFAULT_RETURN_PROFILE.returnRate });
   });
 });

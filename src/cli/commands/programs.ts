@@ -7,7 +7,7 @@ import { DEFAULT_DEVICE_AXES, DEFAULT_DEVICE_CAPS } from "../../limits/device-de
 import { TILT_MAX_DEG, TILT_MIN_DEG } from "../../limits/limit-set.js";
 import { checkPlan, effectiveLimits, type CheckResult } from "../../limits/effective.js";
 import { BUILTIN_PROGRAMS, builtinNames, getBuiltin } from "../../programs/library.js";
-import { MAX_SAMPLES, planProgram, planReturn, sampleCount, type Plan } from "../../programs/plan.js";
+import { MAX_SAMPLES, planProgram, planReturnAfter, sampleCount, sessionReturnProfile, type Plan } from "../../programs/plan.js";
 import { loadProgramFile, ProgramError, type Program, type Step } from "../../programs/schema.js";
 import { json, table } from "../../users/cli-io.js";
 
@@ -106,8 +106,7 @@ function defaultCheck(p: Program, plan: Plan): CheckResult {
 }
 
 function planSummary(p: Program, plan: Plan) {
-  const end = plan.at(plan.totalS);
-  const back = planReturn(end.tilt, { returnSpeed: DEFAULT_TILT.returnSpeed, approachSpeed: DEFAULT_TILT.approachSpeed, upright: DEFAULT_TILT.upright }, end.force);
+  const back = planReturnAfter(plan, sessionReturnProfile(DEFAULT_DEVICE_AXES, p.limits));
   const check = defaultCheck(p, plan);
   return {
     name: p.name,

@@ -7,7 +7,7 @@
 // slowly; the command only ends when the session has ended.
 import { DEFAULT_DEVICE_AXES } from "../../limits/device-defaults.js";
 import { redactDeviceUri } from "../../link/device-uri.js";
-import { planProgram, planReturn } from "../../programs/plan.js";
+import { planProgram, planReturnAfter, sessionReturnProfile } from "../../programs/plan.js";
 import type { Program } from "../../programs/schema.js";
 import type { SessionHandle } from "../../session/run-session.js";
 import type { RunContext, RunExtensions, RunIO } from "../commands/run.js";
@@ -46,8 +46,8 @@ export function previewOf(program: Program): PlanPreview | undefined {
   try {
     const tilt = DEFAULT_DEVICE_AXES.tilt;
     const plan = planProgram(program, { startTilt: tilt?.upright ?? -80, accel: tilt?.accelMax ?? 10 });
-    const end = plan.at(plan.totalS);
-    return { program: program.name, plan, returnS: planReturn(end.tilt, {}, end.force).totalS, tilt: plan.actions.some((a) => a.kind === "move") };
+    const returnS = planReturnAfter(plan, sessionReturnProfile(DEFAULT_DEVICE_AXES, program.limits)).totalS;
+    return { program: program.name, plan, returnS, tilt: plan.actions.some((a) => a.kind === "move") };
   } catch {
     // The session refuses a program it cannot plan, with its own message; the preview just stays out.
     return undefined;
