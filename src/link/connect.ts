@@ -11,7 +11,7 @@ import {
 } from "../../protocol/index.js";
 import { createEmbeddedSim, type SimDevice } from "../../device-sim/index.js";
 import { DeviceLink, type DeviceLinkOptions } from "./device-link.js";
-import { parseDeviceUri, type DeviceUri } from "./device-uri.js";
+import { parseDeviceUri, redactDeviceUri, type DeviceUri } from "./device-uri.js";
 
 export interface OpenOptions {
   /** Session clock. For "sim": a VirtualClock the caller advances itself (tests); otherwise one is made. */
@@ -57,7 +57,7 @@ export async function openDevice(uriText: string, opts: OpenOptions = {}): Promi
       try {
         return readFileSync(path);
       } catch (e) {
-        throw new Error(`device "${uri.text}": cannot read ${what} file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new Error(`device "${redactDeviceUri(uri)}": cannot read ${what} file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
     };
     const ca = read("ca", uri.ca);

@@ -44,7 +44,7 @@ export class LinkError extends Error {
   override readonly name = "LinkError";
   constructor(
     message: string,
-    readonly code: "no-ack" | "handshake-timeout" | "incompatible" | "closed" | "superseded",
+    readonly code: "no-ack" | "handshake-timeout" | "incompatible" | "closed" | "superseded" | "rebooted",
   ) {
     super(message);
   }
@@ -204,7 +204,8 @@ export class DeviceLink {
   private sendHello(): void {
     const hs = this.hs!;
     hs.attempts++;
-    this.transmit({ type: "hello", client: this.opts.client ?? "invert", proto: [...SUPPORTED_PROTOS] });
+    // Armed before the hello goes out: a transport that answers within send() finishes the handshake
+    // there, and must find this timer to clear.
     hs.timer = this.clock.setTimeout(() => {
       if (this.hs !== hs) return;
       if (hs.attempts <= this.hsRetries) {
@@ -216,6 +217,7 @@ export class DeviceLink {
         : new LinkError(`no answer to hello after ${hs.attempts} tries (${this.hsTimeoutMs} ms each)`, "handshake-timeout");
       this.finishHandshake(err);
     }, this.hsTimeoutMs);
+    this.transmit({ type: "hello", client: this.opts.client ?? "invert", proto: [...SUPPORTED_PROTOS] });
   }
 
   private finishHandshake(err: LinkError | undefined, caps?: CapsMsg): void {
@@ -243,7 +245,10 @@ export class DeviceLink {
     this.caps = caps;
     if (rebooted) {
       this.q.reboots++;
+      // Taken before the event: what its listeners send now is meant for the new boot.
+      const inFlight = [...this.pending];
       this.emit({ type: "reboot", caps, previousBoot: prev.boot });
+      this.voidAfterReboot(inFlight);
     }
     if (this.statusV === "closed") return;
     if (this.statusV !== "up") {
@@ -334,7 +339,7 @@ export class DeviceLink {
   private attempt(id: string, p: Pending): void {
     p.attempts++;
     p.sentAt = this.clock.now();
-    this.transmit(p.msg);
+    // Armed before the send, as for hello: an ack arriving within send() must find the timer to clear.
     p.timer = this.clock.setTimeout(() => {
       if (this.pending.get(id) !== p || p.acked) return;
       this.q.lostAcks++;
@@ -347,6 +352,20 @@ export class DeviceLink {
       this.q.failed++;
       p.cbs.onNoAck?.(new LinkError(`${p.msg.type} ${id}: no ack after ${p.attempts} tries (${this.ackTimeoutMs} ms each)`, "no-ack"));
     }, this.ackTimeoutMs);
+    this.transmit(p.msg);
+  }
+
+  /**
+   * A rebooted device has forgotten the ids it acted on (PROTOCOL.md 4, 9.7): a retry would be a new
+   * command to it, acted on again, and a "done" will never come for what it was doing.
+   */
+  private voidAfterReboot(inFlight: [string, Pending][]): void {
+    for (const [id, p] of inFlight) {
+      if (this.pending.get(id) !== p) continue;
+      this.clock.clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.cbs.onNoAck?.(new LinkError(`${p.msg.type} ${id}: void, the device rebooted`, "rebooted"));
+    }
   }
 
   private onAck(ack: AckMsg): void {

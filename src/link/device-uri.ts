@@ -64,45 +64,49 @@ function parseMqtt(text: string): DeviceUri {
   try {
     u = new URL(text);
   } catch {
-    throw bad(text, "not a valid URL (expected mqtt://[user:pass@]host:port/<deviceId>)");
+    // Unparsed, so where a password ends is unknown: hide everything up to the last '@'.
+    throw bad(text.replace(PASSWORD_UNPARSED, "$1***@"), "not a valid URL (expected mqtt://[user:pass@]host:port/<deviceId>)");
   }
+  // Error lines end up in logs: a password, even a mistyped one, stays out of every one of them.
+  const shown = u.password === "" ? text : text.replace(PASSWORD_IN_URI, "$1***@");
   const tls = u.protocol === "mqtts:";
-  if (u.hostname === "") throw bad(text, "broker host is missing");
+  if (u.hostname === "") throw bad(shown, "broker host is missing");
   let port = tls ? 8883 : 1883;
   if (u.port !== "") {
     port = Number(u.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(text, `port "${u.port}" is out of range`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(shown, `port "${u.port}" is out of range`);
   }
   const segs = u.pathname.split("/").filter((s) => s !== "");
-  if (segs.length === 0) throw bad(text, "device id is missing (mqtt://host:port/<deviceId>)");
-  if (segs.length > 1) throw bad(text, `path "${u.pathname}" must be just /<deviceId>`);
-  const deviceId = decodePart(text, "device id", segs[0]);
-  if (!isValidDeviceId(deviceId)) throw bad(text, `device id "${deviceId}" must be 1-64 letters, digits, '_' or '-'`);
+  if (segs.length === 0) throw bad(shown, "device id is missing (mqtt://host:port/<deviceId>)");
+  if (segs.length > 1) throw bad(shown, `path "${u.pathname}" must be just /<deviceId>`);
+  const deviceId = decodePart(shown, "device id", segs[0]);
+  if (!isValidDeviceId(deviceId)) throw bad(shown, `device id "${deviceId}" must be 1-64 letters, digits, '_' or '-'`);
   const out: Extract<DeviceUri, { kind: "mqtt" }> = { kind: "mqtt", text, tls, host: u.hostname.replace(/^\[|\]$/g, ""), port, deviceId };
-  if (u.username !== "") out.username = decodePart(text, "user name", u.username);
+  if (u.username !== "") out.username = decodePart(shown, "user name", u.username);
   if (u.password !== "") {
-    if (!out.username) throw bad(text, "password given without a user name");
-    out.password = decodePart(text, "password", u.password);
+    if (!out.username) throw bad(shown, "password given without a user name");
+    out.password = decodePart(shown, "password", u.password);
   }
   for (const [k, v] of u.searchParams) {
-    if (k !== "ca" && k !== "cert" && k !== "key") throw bad(text, `unknown option "${k}" (mqtts takes ca, cert, key)`);
-    if (!tls) throw bad(text, `option "${k}" needs mqtts://`);
-    if (v === "") throw bad(text, `option "${k}" needs a file path`);
+    if (k !== "ca" && k !== "cert" && k !== "key") throw bad(shown, `unknown option "${k}" (mqtts takes ca, cert, key)`);
+    if (!tls) throw bad(shown, `option "${k}" needs mqtts://`);
+    if (v === "") throw bad(shown, `option "${k}" needs a file path`);
     out[k] = v;
   }
-  if ((out.cert === undefined) !== (out.key === undefined)) throw bad(text, "cert and key must be given together");
+  if ((out.cert === undefined) !== (out.key === undefined)) throw bad(shown, "cert and key must be given together");
   return out;
 }
 
-const PASSWORD_IN_URI = /(\/\/[^:@/]*:)[^@]*@/;
+// A URL parser takes the LAST '@' before the end of the authority as the end of the user info, so an
+// unescaped '@' may sit inside a password: stopping at the first one would print the rest of it.
+const PASSWORD_IN_URI = /(\/\/[^:@/?#]*:)[^/?#]*@/;
+const PASSWORD_UNPARSED = /(\/\/[^:@/?#]*:).*@/;
 
-/** A %-encoded part of the URI; a broken escape (e.g. "%E0%A4%A") is named, not a bare "URI malformed". */
-function decodePart(text: string, what: string, raw: string): string {
+/** A %-encoded part of the URI (`shown`: the URI as it may be printed); a broken escape is named, not a bare "URI malformed". */
+function decodePart(shown: string, what: string, raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    // Error lines end up in logs: a password, even a mistyped one, stays out of them.
-    const shown = what === "password" ? text.replace(PASSWORD_IN_URI, "$1***@") : text;
     throw bad(shown, `${what} has an invalid %-escape (write % as %25; escapes must be whole UTF-8 characters)`);
   }
 }
