@@ -260,9 +260,18 @@ ${EXIT_CODE_HELP}`,
 /** --profile: the profile's ramp-up step or its cap on the given program, its soft limits, and recording. */
 async function profileExtensions(name: string, programRef: string | undefined, device: string, io: RunIO): Promise<RunExtensions> {
   const { openProfileSession } = await import("../../users/session-setup.js");
+  // Resolved apart from the profile, so a bad program is reported as such, not as a --profile problem.
+  let program: Program | undefined;
+  if (programRef !== undefined) {
+    try {
+      program = resolveProgram(programRef);
+    } catch (e) {
+      throw new RunError((e as Error).message);
+    }
+  }
   let ps: ReturnType<typeof openProfileSession>;
   try {
-    ps = openProfileSession(name, programRef === undefined ? undefined : resolveProgram(programRef), { device });
+    ps = openProfileSession(name, program, { device });
   } catch (e) {
     // Screening, conditions, ramp-up and rating refusals are safety refusals; an unknown profile or an
     // unreadable store is bad input.

@@ -46,11 +46,25 @@ function usage(msg: string): Error {
   return Object.assign(new Error(msg), { exitCode: 2 });
 }
 
-function intFlag(flag: string, v: string | undefined): number | undefined {
+function intFlag(flag: string, v: string | undefined, min = 0): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw usage(`${flag}: expected a non-negative integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < min) throw usage(`${flag}: expected ${min > 0 ? "a positive" : "a non-negative"} integer, got "${v}"`);
   return n;
+}
+
+/**
+ * Flags of the other transport would be dropped without a word (a device served at the wrong rate, or
+ * under another id than the one typed): refused instead. With both or neither transport, the
+ * simulator's own "exactly one of" message says more.
+ */
+function checkTransportFlags(o: SimFlags): void {
+  if (o.mqtt !== undefined && o.serial === undefined && o.baud !== undefined) throw usage("--baud: only with --serial (MQTT has no line rate)");
+  if (o.serial !== undefined && o.mqtt === undefined) {
+    for (const [flag, v] of [["--id", o.id], ["--username", o.username], ["--password", o.password]] as const) {
+      if (v !== undefined) throw usage(`${flag}: only with --mqtt (serving on serial ${o.serial})`);
+    }
+  }
 }
 
 /** Flags to fault plan; any bad value throws one line naming the flag. */
@@ -124,7 +138,8 @@ Ctrl-C stops the simulator (like pulling its plug: a connected companion sees th
       } catch (e) {
         throw usage((e as Error).message);
       }
-      const baud = intFlag("--baud", o.baud);
+      checkTransportFlags(o);
+      const baud = intFlag("--baud", o.baud, 1);
       const seed = intFlag("--seed", o.seed);
       // Loaded lazily so that `invert --help` never loads the serial and MQTT stacks.
       const { runStandaloneSim } = await import("../../../device-sim/standalone.js");
