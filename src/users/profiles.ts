@@ -98,9 +98,10 @@ export interface ProfilePatch {
 }
 
 /**
- * Changes a profile. Raising the maximum angle with iUnderstand is the deliberate act that lets explicit
- * programs go past the ramp-up (up to that maximum); lowering it, or changing it without the
- * confirmation, puts the ramp-up cap back.
+ * Changes a profile. Setting the maximum angle with iUnderstand is the deliberate act that lets explicit
+ * programs go past the ramp-up (up to that maximum, whether it went up or down: the confirmation is
+ * about skipping the ramp-up, not about the angle); setting it without the confirmation puts the
+ * ramp-up cap back.
  */
 export function updateProfile(store: Store, name: string, patch: ProfilePatch, opts: { rated?: RatedLimits; iUnderstand?: boolean } = {}): ProfileRecord {
   const cur = store.profiles.get(name);
