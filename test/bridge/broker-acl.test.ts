@@ -2,7 +2,7 @@
 // device and a home client each under its own user: the home client runs a signed session through the
 // bridge's request topics, but a raw `move` it publishes on the device's own command topic never reaches
 // the device (the same frame from the bridge's user does), and a device cannot speak for another.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -16,7 +16,7 @@ import { createSimDevice, type SimDevice } from "../../device-sim/index.js";
 import { signCommand } from "../../src/bridge/signing.js";
 import { startMosquitto, type MosquittoBroker } from "../helpers/mosquitto.js";
 import { describeIfTool, toolPath } from "../helpers/real-io.js";
-import { Observer } from "./helpers.js";
+import { Observer, spawnBridge, type BridgeProcess } from "./helpers.js";
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -37,8 +37,7 @@ describeIfTool(["mosquitto", "mosquitto_passwd"], "the shipped broker ACL (mosqu
   let broker: MosquittoBroker;
   let sim: SimDevice;
   let transport: MqttTransport;
-  let child: ChildProcess | undefined;
-  let childLog = "";
+  let bridge: BridgeProcess;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "invert-acl-"));
@@ -58,23 +57,14 @@ describeIfTool(["mosquitto", "mosquitto_passwd"], "the shipped broker ACL (mosqu
     transport = await MqttTransport.connect({ url: broker.url, deviceId: "tbl", role: "device", username: "tbl", password: PW.tbl });
     sim = createSimDevice({ clock: new RealClock(), transport, seed: 5 });
     const bridgeUrl = broker.url.replace("mqtt://", `mqtt://invert-bridge:${PW["invert-bridge"]}@`);
-    childLog = "";
-    child = spawn(process.execPath, [
-      join(ROOT, "bin/invert.js"), "bridge", "--mqtt", broker.url, "--username", "invert-bridge", "--password", PW["invert-bridge"],
+    bridge = spawnBridge([
+      "--mqtt", broker.url, "--username", "invert-bridge", "--password", PW["invert-bridge"],
       "--device", `${bridgeUrl}/tbl`, "--device-key", `tbl=${KEY_HEX}`, "--bridge-id", "acl",
-    ], { stdio: ["ignore", "ignore", "pipe"] });
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (s: string) => {
-      childLog += s;
-    });
+    ]);
   });
 
   afterEach(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child!.once("exit", r));
-      child.kill("SIGKILL");
-      await exited;
-    }
+    await bridge.kill();
     sim.stop();
     await transport.close();
     await broker.stop();
@@ -88,7 +78,7 @@ describeIfTool(["mosquitto", "mosquitto_passwd"], "the shipped broker ACL (mosqu
       try {
         await home.waitTopic("invert/tbl/availability", (v) => v.state === "online", 20_000);
       } catch (e) {
-        throw new Error(`${(e as Error).message}\nbridge stderr: ${childLog.slice(-2000)}`);
+        throw new Error(`${(e as Error).message}\nbridge stderr: ${bridge.log().slice(-2000)}`);
       }
       // The home client sees what the bridge publishes, and nothing of the device's own channels.
       expect((await home.waitTopic("invert/tbl/state", (v) => typeof v.angle === "number")).link).toBe("online");

@@ -1,5 +1,8 @@
 // Test helpers for the bridge: an MQTT observer that records every message and waits for one that
 // matches (bounded by a deadline, never a fixed sleep), and a recording BridgeDevice double.
+import { spawn, type ChildProcess } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import mqtt, { type MqttClient } from "mqtt";
 import type { ActionResult, BridgeDevice, DeviceInfo, DeviceState, StartRequest } from "../../src/bridge/device.js";
 import { emptyState } from "../../src/bridge/device.js";
@@ -129,4 +132,33 @@ export class FakeDevice implements BridgeDevice {
   async close() {
     this.calls.push("close");
   }
+}
+
+const BIN = join(resolve(dirname(fileURLToPath(import.meta.url)), "../.."), "bin/invert.js");
+
+/** `invert bridge` as a child process; its stderr is kept for the failure message of a test. */
+export interface BridgeProcess {
+  readonly child: ChildProcess;
+  log(): string;
+  /** SIGKILL unless it has already exited; resolves once it has. */
+  kill(): Promise<void>;
+}
+
+export function spawnBridge(args: string[]): BridgeProcess {
+  const child = spawn(process.execPath, [BIN, "bridge", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (s: string) => {
+    log += s;
+  });
+  return {
+    child,
+    log: () => log,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
 }

@@ -2,9 +2,6 @@
 // `invert bridge` as a child process. Discovery and retained state are visible to any subscriber, a
 // signed start runs, an unsigned one is refused with a reason, and SIGKILL on the bridge leaves
 // `offline` retained while the device's watchdog brings it upright on its own.
-import { spawn, type ChildProcess } from "node:child_process";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { RealClock } from "../../protocol/index.js";
 import { MqttTransport } from "../../protocol/transport/mqtt.js";
@@ -12,9 +9,8 @@ import { createSimDevice, type SimDevice } from "../../device-sim/index.js";
 import { signCommand } from "../../src/bridge/signing.js";
 import { startMosquitto, type MosquittoBroker } from "../helpers/mosquitto.js";
 import { describeIfTool } from "../helpers/real-io.js";
-import { Observer } from "./helpers.js";
+import { Observer, spawnBridge, type BridgeProcess } from "./helpers.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const KEY_HEX = "44".repeat(32);
 const KEY = Buffer.from(KEY_HEX, "hex");
 /** Head-up and short of upright, so the watchdog's return is a few seconds of real time. */
@@ -25,31 +21,21 @@ describeIfTool(["mosquitto"], "invert bridge process with mosquitto and a simula
   let obs: Observer;
   let sim: SimDevice;
   let transport: MqttTransport;
-  let child: ChildProcess | undefined;
-  let childLog = "";
+  let bridge: BridgeProcess;
 
   beforeEach(async () => {
     broker = await startMosquitto();
     obs = await Observer.connect(broker.url, ["invert/#", "homeassistant/#"]);
     transport = await MqttTransport.connect({ url: broker.url, deviceId: "tbl", role: "device" });
     sim = createSimDevice({ clock: new RealClock(), transport, seed: 3, config: { tilt: { approachSpeed: 4, returnSpeed: 8 } } });
-    childLog = "";
-    child = spawn(process.execPath, [
-      join(ROOT, "bin/invert.js"), "bridge", "--mqtt", broker.url, "--device", `${broker.url}/tbl`,
+    bridge = spawnBridge([
+      "--mqtt", broker.url, "--device", `${broker.url}/tbl`,
       "--device-key", `tbl=${KEY_HEX}`, "--homeassistant", "--bridge-id", "proc1",
-    ], { stdio: ["ignore", "ignore", "pipe"] });
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (s: string) => {
-      childLog += s;
-    });
+    ]);
   });
 
   afterEach(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child!.once("exit", r));
-      child.kill("SIGKILL");
-      await exited;
-    }
+    await bridge.kill();
     sim.stop();
     await transport.close();
     await obs.close();
@@ -61,7 +47,7 @@ describeIfTool(["mosquitto"], "invert bridge process with mosquitto and a simula
       await obs.waitTopic("invert/bridge/state", (v) => v.state === "online", 20_000);
       await obs.waitTopic("invert/tbl/availability", (v) => v.state === "online", 20_000);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\nbridge stderr: ${childLog.slice(-2000)}`);
+      throw new Error(`${(e as Error).message}\nbridge stderr: ${bridge.log().slice(-2000)}`);
     }
     const disc = await obs.waitTopic("homeassistant/sensor/tbl/angle/config", () => true, 10_000);
     expect(disc).toMatchObject({ state_topic: "invert/tbl/state" });
@@ -78,7 +64,7 @@ describeIfTool(["mosquitto"], "invert bridge process with mosquitto and a simula
     expect(sim.truth().tilt).toBeGreaterThan(-75);
 
     const from = obs.seen.length;
-    child!.kill("SIGKILL");
+    bridge.child.kill("SIGKILL");
     await obs.waitTopic("invert/bridge/state", (v) => v.state === "offline", 15_000, from);
     const after = await Observer.connect(broker.url, ["invert/bridge/state"]);
     const lw = await after.wait((m) => m.topic === "invert/bridge/state", "retained last will");

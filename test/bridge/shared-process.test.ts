@@ -1,9 +1,6 @@
 // Two `invert bridge` processes in one shared-subscription group on mosquitto, each serving its own
 // simulated device over MQTT: requests reach the right owner exactly once wherever the broker hands
 // them, and when one process is killed its devices are reported as served by nobody.
-import { spawn, type ChildProcess } from "node:child_process";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { RealClock } from "../../protocol/index.js";
 import { MqttTransport } from "../../protocol/transport/mqtt.js";
@@ -11,9 +8,8 @@ import { createSimDevice, type SimDevice } from "../../device-sim/index.js";
 import { signCommand } from "../../src/bridge/signing.js";
 import { startMosquitto, type MosquittoBroker } from "../helpers/mosquitto.js";
 import { describeIfTool } from "../helpers/real-io.js";
-import { Observer } from "./helpers.js";
+import { Observer, spawnBridge, type BridgeProcess } from "./helpers.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const KEY_HEX = "77".repeat(32);
 const KEY = Buffer.from(KEY_HEX, "hex");
 const PROGRAM = { name: "share-test", steps: [{ type: "ramp", to: -70, speed: 10 }, { type: "hold", seconds: 600 }] };
@@ -23,8 +19,7 @@ describeIfTool(["mosquitto"], "two invert bridge processes sharing a group on mo
   let obs: Observer;
   const sims = new Map<string, SimDevice>();
   const transports: MqttTransport[] = [];
-  const children = new Map<string, ChildProcess>();
-  const logs = new Map<string, string>();
+  const children = new Map<string, BridgeProcess>();
 
   beforeEach(async () => {
     broker = await startMosquitto();
@@ -35,25 +30,15 @@ describeIfTool(["mosquitto"], "two invert bridge processes sharing a group on mo
       sims.set(id, createSimDevice({ clock: new RealClock(), transport, seed: id === "d1" ? 1 : 2, config: { tilt: { approachSpeed: 4, returnSpeed: 8 } } }));
     }
     for (const [bridgeId, dev] of [["pa", "d1"], ["pb", "d2"]] as const) {
-      const child = spawn(process.execPath, [
-        join(ROOT, "bin/invert.js"), "bridge", "--mqtt", broker.url, "--group", "clinic", "--bridge-id", bridgeId,
+      children.set(bridgeId, spawnBridge([
+        "--mqtt", broker.url, "--group", "clinic", "--bridge-id", bridgeId,
         "--device", `${broker.url}/${dev}`, "--device-key", `${dev}=${KEY_HEX}`,
-      ], { stdio: ["ignore", "ignore", "pipe"] });
-      logs.set(bridgeId, "");
-      child.stderr?.setEncoding("utf8");
-      child.stderr?.on("data", (s: string) => logs.set(bridgeId, logs.get(bridgeId)! + s));
-      children.set(bridgeId, child);
+      ]));
     }
   });
 
   afterEach(async () => {
-    for (const c of children.values()) {
-      if (c.exitCode === null && c.signalCode === null) {
-        const exited = new Promise((r) => c.once("exit", r));
-        c.kill("SIGKILL");
-        await exited;
-      }
-    }
+    for (const c of children.values()) await c.kill();
     children.clear();
     for (const s of sims.values()) s.stop();
     sims.clear();
@@ -71,7 +56,7 @@ describeIfTool(["mosquitto"], "two invert bridge processes sharing a group on mo
       await obs.waitTopic("invert/d1/availability", (v) => v.state === "online", 20_000);
       await obs.waitTopic("invert/d2/availability", (v) => v.state === "online", 20_000);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\npa: ${logs.get("pa")!.slice(-1000)}\npb: ${logs.get("pb")!.slice(-1000)}`);
+      throw new Error(`${(e as Error).message}\npa: ${children.get("pa")!.log().slice(-1000)}\npb: ${children.get("pb")!.log().slice(-1000)}`);
     }
     // Unsigned, motionless requests, many times: each gets exactly one answer, and it is "ok".
     // Three per round (d1, d1, d2): a strict alternation would line up with the broker's round robin.
@@ -94,7 +79,7 @@ describeIfTool(["mosquitto"], "two invert bridge processes sharing a group on mo
 
     // Kill the owner of d1: its last will says offline, and d1 is now served by nobody.
     const from = obs.seen.length;
-    children.get("pa")!.kill("SIGKILL");
+    children.get("pa")!.child.kill("SIGKILL");
     await obs.waitTopic("invert/bridge/pa/state", (v) => v.state === "offline", 15_000, from);
     const r = await obs.request("invert", "d1", "stop", { transaction: "orphan" }, 10_000);
     expect(r).toMatchObject({ transaction: "orphan", status: "error", reason: expect.stringMatching(/unknown device "d1"/) });
