@@ -241,9 +241,11 @@ export function runFuzz(opts: { inputs: number; seed: number }): FuzzReport {
     const r = rng();
     const payload = r < 0.05 ? src : r < 0.1 ? randomBytes(rng, int(rng, MAX_LINE_BYTES * 2)) : mutate(rng, src, jsons);
     const t = rng() < 0.9 ? cmdTopic : otherTopics[int(rng, otherTopics.length)];
+    // A broker sets the retain flag on stored copies only: on cmd, a leftover that must never be acted on.
+    const retain = rng() < 0.1;
     const before = mqttAccepted;
     try {
-      fakeClient.emit("message", t, payload);
+      fakeClient.emit("message", t, payload, { retain });
     } catch (e) {
       note({ target: "mqtt-device", kind: "crash", detail: String((e as Error)?.stack ?? e), input: hexOf(payload) });
       continue;
@@ -254,7 +256,7 @@ export function runFuzz(opts: { inputs: number; seed: number }): FuzzReport {
       // Whatever got through must be a valid companion message by the schemas, on its own topic.
       let ok = false;
       try {
-        ok = t === cmdTopic && validate(JSON.parse(payload.toString("utf8")), ACCEPTS.device).ok;
+        ok = t === cmdTopic && !retain && validate(JSON.parse(payload.toString("utf8")), ACCEPTS.device).ok;
       } catch {
         ok = false;
       }

@@ -18,6 +18,15 @@ export const CHANNELS: Record<Channel, ChannelSpec> = {
   status: { qos: 1, retain: true, direction: "fromDevice" },
 };
 
+/**
+ * True for a publication that must be dropped as stale: a broker sets the retain flag only on a stored copy
+ * it hands to a new subscription, so on a channel that is never retained the copy was left behind by some
+ * client (a retained `move` would otherwise reach the device again on every reconnect).
+ */
+export function isStaleRetained(channel: Channel, retainFlag: boolean): boolean {
+  return retainFlag && !CHANNELS[channel].retain;
+}
+
 export const DEFAULT_ROOT = "invert";
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;

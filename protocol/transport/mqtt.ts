@@ -7,7 +7,7 @@ import type { IClientOptions, MqttClient } from "mqtt";
 import { decodeMqttPayload, encodeJson, type DropReason } from "../codec.js";
 import { emptyDropCounters } from "../frame-reader.js";
 import type { AnyMsg } from "../messages.js";
-import { CHANNELS, DEFAULT_ROOT, OFFLINE, ONLINE, channelFor, isValidDeviceId, topic, type Channel } from "../mqtt-topics.js";
+import { CHANNELS, DEFAULT_ROOT, OFFLINE, ONLINE, channelFor, isStaleRetained, isValidDeviceId, topic, type Channel } from "../mqtt-topics.js";
 import { ACCEPTS, type MessageTransport, type Role, type TransportHandlers, type TransportStats } from "./types.js";
 
 export type DeviceStatus = "online" | "offline" | "unknown";
@@ -122,7 +122,7 @@ export class MqttTransport implements MessageTransport {
     };
     client.on("connect", () => this.onConnect());
     client.on("close", () => this.onDisconnect());
-    client.on("message", (t, payload) => this.onPublish(t, payload));
+    client.on("message", (t, payload, packet) => this.onPublish(t, payload, packet.retain));
     client.on("error", (err) => this.onError(err));
   }
 
@@ -183,6 +183,9 @@ export class MqttTransport implements MessageTransport {
         settled = true;
         clearTimeout(timer);
         t.linkCbs.delete(onLink);
+        // From now on a refusal (a broker that comes back with other credentials or another certificate)
+        // ends the transport through onClose instead of rejecting a promise that has already resolved.
+        t.fatal = undefined;
         resolve(t);
       };
       t.linkCbs.add(onLink);
@@ -299,20 +302,24 @@ export class MqttTransport implements MessageTransport {
     const refused = typeof code === "number" && [4, 5, 134, 135].includes(code);
     // Likewise an untrusted or mismatched TLS certificate.
     const badCert = typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
-    if (refused || badCert) {
+    if ((refused || badCert) && !this.closed) {
       const e = refused ? new MqttError(`broker refused the connection: ${err.message}`, "EACCES") : new MqttError(`TLS: ${err.message}`, "EPROTO");
       if (this.fatal) this.fatal(e);
       else void this.shutdown(false).then(() => this.handlers.onClose?.(e));
     }
   }
 
-  private onPublish(t: string, payload: Buffer): void {
+  private onPublish(t: string, payload: Buffer, retained: boolean): void {
     const channel = this.channelOf(t);
     if (channel === "status") {
       this.onStatus(payload);
       return;
     }
     if (channel === undefined) return;
+    if (isStaleRetained(channel, retained)) {
+      this.drop("type", `${t}: retained message on a channel that is never retained (stale)`);
+      return;
+    }
     const r = decodeMqttPayload(payload, ACCEPTS[this.opts.role]);
     if (!r.ok) {
       this.drop(r.reason, `${t}: ${r.detail}`);

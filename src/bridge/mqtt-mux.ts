@@ -9,6 +9,7 @@ import {
   channelFor,
   decodeMqttPayload,
   emptyDropCounters,
+  isStaleRetained,
   type AnyMsg,
   type Channel,
   type DropReason,
@@ -27,7 +28,7 @@ export class MqttMux {
     readonly client: MqttClient,
     readonly root: string,
   ) {
-    client.on("message", (topic, payload) => this.route(topic, payload));
+    client.on("message", (topic, payload, packet) => this.route(topic, payload, packet.retain));
     // Every publish on this connection is a device command: one in flight when the broker went away must
     // not be sent again after the reconnect (send() already refuses while disconnected).
     forgetUnackedOnClose(client);
@@ -55,7 +56,7 @@ export class MqttMux {
     return this.routes.size;
   }
 
-  private route(topic: string, payload: Buffer): void {
+  private route(topic: string, payload: Buffer, retained: boolean): void {
     if (!topic.startsWith(this.root) || topic.charCodeAt(this.root.length) !== 47 /* / */) return;
     const rest = topic.slice(this.root.length + 1);
     const slash = rest.indexOf("/");
@@ -64,7 +65,7 @@ export class MqttMux {
     if (!t) return;
     const channel = rest.slice(slash + 1);
     if (!(FROM_DEVICE as string[]).includes(channel)) return;
-    t.receive(channel as Channel, topic, payload);
+    t.receive(channel as Channel, topic, payload, retained);
   }
 }
 
@@ -103,8 +104,14 @@ class MuxTransport implements MessageTransport {
     this.mux.client.publish(pub.topic, pub.payload, { qos, retain: pub.retain });
   }
 
-  receive(channel: Channel, topic: string, payload: Buffer): void {
+  receive(channel: Channel, topic: string, payload: Buffer, retained: boolean): void {
     if (this.closed || channel === "status") return;
+    // As in protocol/transport/mqtt.ts: a retained ack, tlm or evt is a leftover, and a stale sample
+    // would make a dead device look alive.
+    if (isStaleRetained(channel, retained)) {
+      this.drop("type", `${topic}: retained message on a channel that is never retained (stale)`);
+      return;
+    }
     const r = decodeMqttPayload(payload, ACCEPTS.companion);
     if (!r.ok) {
       this.drop(r.reason, `${topic}: ${r.detail}`);

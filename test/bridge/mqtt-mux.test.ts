@@ -43,4 +43,30 @@ describe("MqttMux", () => {
     ]);
     expect(t.stats.txFrames).toBe(2);
   });
+
+  it("drops a retained leftover on a device channel that is never retained, and takes the live messages", async () => {
+    const tlm = (t: number) => JSON.stringify({ v: 1, seq: t, type: "tlm", t, tilt: -80, tilt2: -80, vel: 0, current: 0, lock: true, sw: "ok", mode: "idle", faults: [], rxErr: 0 });
+    // Left behind by some client: the broker hands it to every new subscription, with the retain flag.
+    await device.publishAsync("invert/d1/tlm", tlm(1), { qos: 1, retain: true });
+    const t = new MqttMux(client, "invert").open("d1");
+    const got: number[] = [];
+    const drops: string[] = [];
+    const live = new Promise<void>((resolve) =>
+      t.setHandlers({
+        onMessage: (m) => {
+          if (m.type === "tlm") got.push(m.t);
+          resolve();
+        },
+        onDrop: (reason, detail) => drops.push(`${reason}: ${detail}`),
+      }),
+    );
+    // The subscription is in place (and the retained copy delivered) once a QoS 1 round trip on this
+    // connection has completed after it.
+    await client.publishAsync("invert/zz/ping", "x", { qos: 1 });
+    await device.publishAsync("invert/d1/tlm", tlm(2), { qos: 0 });
+    await live;
+    expect(got).toEqual([2]);
+    expect(drops).toEqual([expect.stringMatching(/^type: invert\/d1\/tlm: retained message on a channel that is never retained/)]);
+    expect(t.stats.drops.type).toBe(1);
+  });
 });
