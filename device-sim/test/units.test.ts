@@ -2,10 +2,11 @@
 // and link faults on a non-inproc transport.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { VirtualClock, emptyDropCounters, mulberry32, validate, type AnyMsg, type MessageTransport, type TransportHandlers } from "../../protocol/index.js";
+import { VirtualClock, mulberry32, validate, type AnyMsg } from "../../protocol/index.js";
 import { brakeDistance, stepSegment, type AxisSetpoint } from "../firmware/profile.js";
 import { planReturn } from "../firmware/return-plan.js";
 import { decide } from "../firmware/safety.js";
+import { Loopback } from "./loopback.js";
 import { FaultyTransport, createSimDevice, parseSimConfig, SimConfigError, parseDropLink, parseLatency, parsePowerLoss, parseSensorBias, parseCorrupt } from "../index.js";
 
 describe("motion profile", () => {
@@ -155,19 +156,6 @@ describe("fault flags", () => {
     expect(f).toThrow(/^--[a-z-]+: /);
   });
 });
-
-class Loopback implements MessageTransport {
-  h: TransportHandlers = { onMessage: () => {} };
-  sent: AnyMsg[] = [];
-  stats = { rxFrames: 0, txFrames: 0, drops: emptyDropCounters() };
-  setHandlers(h: TransportHandlers): void {
-    this.h = h;
-  }
-  send(m: AnyMsg): void {
-    this.sent.push(m);
-  }
-  async close(): Promise<void> {}
-}
 
 describe("link faults on a wrapped transport (serial, MQTT)", () => {
   const hb: AnyMsg = { v: 1, seq: 1, type: "hb" };

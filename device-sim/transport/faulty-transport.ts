@@ -4,7 +4,8 @@
 // latency and jitter with order preserved.
 import {
   ACCEPTS,
-  decodeFrame,
+  FrameReader,
+  Outages,
   emptyDropCounters,
   encodeFrame,
   type AnyMsg,
@@ -31,6 +32,7 @@ export class FaultyTransport implements MessageTransport, LinkFaultControl {
   private readonly drops: DropCounters = emptyDropCounters();
   private lastIn = 0;
   private lastOut = 0;
+  private readonly outages: Outages;
 
   constructor(
     private readonly inner: MessageTransport,
@@ -38,6 +40,7 @@ export class FaultyTransport implements MessageTransport, LinkFaultControl {
     private readonly rng: Rng,
     private readonly role: Role = "device",
   ) {
+    this.outages = new Outages(clock, this.faults);
     inner.setHandlers({
       onMessage: (m) => this.incoming(m),
       onDrop: (r, d) => this.handlers.onDrop?.(r, d),
@@ -46,11 +49,9 @@ export class FaultyTransport implements MessageTransport, LinkFaultControl {
   }
 
   dropFor(ms: number): void {
-    this.faults.down = true;
-    this.clock.setTimeout(() => {
-      this.faults.down = false;
-    }, ms);
+    this.outages.cut(ms);
   }
+
 
   setHandlers(h: TransportHandlers): void {
     this.handlers = h;
@@ -60,7 +61,10 @@ export class FaultyTransport implements MessageTransport, LinkFaultControl {
     if (this.faults.down) return;
     const m = this.corrupt(msg, this.role === "device" ? "companion" : "device");
     if (!m) return;
-    this.later("out", () => this.inner.send(m));
+    // Bytes still on their way when the link goes down are lost with it, as on an InprocLink.
+    this.later("out", () => {
+      if (!this.faults.down) this.inner.send(m);
+    });
   }
 
   get stats(): TransportStats {
@@ -96,19 +100,21 @@ export class FaultyTransport implements MessageTransport, LinkFaultControl {
       }
     }
     if (!hit) return msg;
-    const nl = bytes.indexOf(0x0a);
-    if (nl !== bytes.length - 1) {
-      // A corrupted byte became a line break: the receiver sees two broken lines.
-      if (receiver === this.role) this.drops.format++;
-      return undefined;
-    }
-    const r = decodeFrame(bytes.subarray(0, bytes.length - 1), ACCEPTS[receiver]);
-    if (r.ok) return r.msg;
-    if (receiver === this.role) {
-      this.drops[r.reason]++;
-      this.handlers.onDrop?.(r.reason, r.detail);
-    }
-    return undefined;
+    // The receiver's own line reader judges the bytes: a byte that became a line break splits the frame
+    // into the lines a wire would carry, each dropped (or, if empty, ignored) on its own.
+    const mine = receiver === this.role;
+    let out: AnyMsg | undefined;
+    const reader = new FrameReader(
+      (m) => (out ??= m),
+      (r, d) => {
+        if (!mine) return;
+        this.drops[r]++;
+        this.handlers.onDrop?.(r, d);
+      },
+      ACCEPTS[receiver],
+    );
+    reader.push(bytes);
+    return out;
   }
 
   private later(dir: "in" | "out", fn: () => void): void {

@@ -98,11 +98,13 @@ export class InprocLink {
   readonly a: BytePort;
   readonly b: BytePort;
   corruptedBytes = 0;
+  private readonly outages: Outages;
 
   constructor(
     readonly clock: Clock,
     readonly rng: Rng = mulberry32(1),
   ) {
+    this.outages = new Outages(clock, this.faults);
     const a = new PipeEnd(this);
     const b = new PipeEnd(this);
     a.peer = b;
@@ -113,8 +115,34 @@ export class InprocLink {
 
   /** Cuts the link for `ms`, then restores it. */
   dropFor(ms: number): void {
+    this.outages.cut(ms);
+  }
+
+}
+
+/**
+ * Cuts a link for a while, then restores it. A fault plan may schedule outages that overlap: the end of a
+ * short one inside a long one must not bring the link back while the long one lasts. One timer, for the
+ * latest end, restores the link (replaced rather than compared with the time when it fires: a real timer
+ * may fire a little early).
+ */
+export class Outages {
+  private end = -Infinity;
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly faults: LinkFaults,
+  ) {}
+
+  cut(ms: number): void {
     this.faults.down = true;
-    this.clock.setTimeout(() => {
+    const end = this.clock.now() + ms;
+    if (end <= this.end) return;
+    this.end = end;
+    this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
       this.faults.down = false;
     }, ms);
   }
