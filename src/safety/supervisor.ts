@@ -112,8 +112,15 @@ export interface Finding {
   message: string;
 }
 
-/** Onset time of each condition that is currently present (for delays). */
-export type SupervisorMemory = Readonly<Partial<Record<CheckName, number>>>;
+interface MemoryFields extends Partial<Record<CheckName, number>> {
+  /** Device time (`tlm.t`) of the last sample judged. */
+  tlmT?: number;
+  /** When a sample with that device time first arrived: the data is as old as that. */
+  tlmTAt?: number;
+}
+
+/** Onset time of each condition that is currently present (for delays), and how new the data is. */
+export type SupervisorMemory = Readonly<MemoryFields>;
 
 export interface SafetyDecision {
   action: SafetyAction;
@@ -133,7 +140,7 @@ export interface SafetyDecision {
  */
 class Judgement {
   readonly findings: Finding[] = [];
-  readonly next: Partial<Record<CheckName, number>> = {};
+  readonly next: MemoryFields = {};
   recheckAt = Infinity;
   constructor(
     readonly now: number,
@@ -172,17 +179,25 @@ export function supervise(now: number, o: Observed, memory: SupervisorMemory = {
 
   const tlm = o.tlm;
   if (tlm && o.tlmAt !== undefined) {
-    const age = now - o.tlmAt;
+    // Arrival time alone would call a frozen device fresh: a hung firmware loop resending its last
+    // frame, or a relay replaying it, keeps frames arriving while nothing new is measured. A sample is
+    // only as new as the first one that carried its device time.
+    const firstAt = memory.tlmT === tlm.t ? memory.tlmTAt : undefined;
+    const dataAt = firstAt !== undefined && firstAt < o.tlmAt ? firstAt : o.tlmAt;
+    j.next.tlmT = tlm.t;
+    j.next.tlmTAt = dataAt;
+    const age = now - dataAt;
+    const stuck = dataAt < o.tlmAt ? ` (device time stuck at ${tlm.t} ms)` : "";
     if (age > th.staleHoldPeriods * o.tlmPeriodMs) {
       j.since("stale");
-      j.add("stale", "hold", `telemetry is ${Math.round(age)} ms old`);
+      j.add("stale", "hold", `telemetry is ${Math.round(age)} ms old${stuck}`);
       // The message carries the age.
       j.until(now);
     } else if (age > th.staleWarnPeriods * o.tlmPeriodMs) {
       j.since("stale");
-      j.add("stale", "warn", `telemetry is ${Math.round(age)} ms old`);
+      j.add("stale", "warn", `telemetry is ${Math.round(age)} ms old${stuck}`);
       j.until(now);
-    } else j.until(o.tlmAt + th.staleWarnPeriods * o.tlmPeriodMs);
+    } else j.until(dataAt + th.staleWarnPeriods * o.tlmPeriodMs);
     checkDevice(tlm, o, j);
     checkMotion(tlm, o, th, j);
   }

@@ -1,0 +1,68 @@
+// Telemetry is as old as the data it carries: frames that keep arriving with a device time that no
+// longer moves (a hung firmware loop resending its last frame, a relay replaying it) are stale.
+import { describe, expect, it } from "vitest";
+import type { TelemetryMsg } from "../../protocol/index.js";
+import { supervise, type Observed, type SafetyDecision, type SupervisorMemory } from "../../src/safety/supervisor.js";
+
+const PERIOD = 100;
+
+function sample(t: number, seq: number): TelemetryMsg {
+  return { v: 1, seq, type: "tlm", t, tilt: 20, tilt2: 20, vel: 0, force: 0, current: 1, lock: true, sw: "ok", mode: "holding", faults: [], rxErr: 0 };
+}
+
+function observe(tlm: TelemetryMsg, tlmAt: number): Observed {
+  return {
+    expect: { phase: "holding", tiltTarget: 20 },
+    limits: { tiltMin: -80, tiltMax: 45, speedMax: 10, forceMax: 300 },
+    upright: -80,
+    tlm,
+    tlmAt,
+    tlmPeriodMs: PERIOD,
+    link: "up",
+    discomfort: false,
+  };
+}
+
+/** Judges each arriving frame as the session does: at its arrival, with the memory of the last call. */
+function judgeArrivals(frames: { at: number; t: number }[]): SafetyDecision[] {
+  let memory: SupervisorMemory = {};
+  return frames.map((f, i) => {
+    const d = supervise(f.at, observe(sample(f.t, i), f.at), memory);
+    memory = d.memory;
+    return d;
+  });
+}
+
+describe("stale telemetry judged by the device's own time", () => {
+  it("holds when frames keep arriving but the device time stands still", () => {
+    // Fresh for one second, then the same sample over and over.
+    const frames = Array.from({ length: 20 }, (_, i) => ({ at: 1000 + i * PERIOD, t: 5000 + Math.min(i, 9) * PERIOD }));
+    const d = judgeArrivals(frames);
+    expect(d.slice(0, 10).map((x) => x.action)).toEqual(Array(10).fill("none"));
+    // Frame 9 carried device time 5900; by frame 12 that is 300 ms old, by frame 15 600 ms.
+    expect(d[11].action).toBe("none");
+    expect(d[12].action).toBe("warn");
+    expect(d[15].action).toBe("hold");
+    expect(d[15].findings.find((f) => f.check === "stale")?.message).toMatch(/600 ms old.*device time stuck at 5900/);
+    expect(d[19].action).toBe("hold");
+  });
+
+  it("clears once the device time moves on, and a reboot's restart at 0 counts as new data", () => {
+    const frames = [
+      ...Array.from({ length: 10 }, (_, i) => ({ at: 1000 + i * PERIOD, t: 7000 })),
+      { at: 2000, t: 7100 },
+      { at: 2100, t: 0 },
+      { at: 2200, t: 100 },
+    ];
+    const d = judgeArrivals(frames);
+    expect(d[9].action).toBe("hold");
+    expect(d.slice(10).map((x) => x.action)).toEqual(["none", "none", "none"]);
+  });
+
+  it("names the staleness time by the first arrival of the data, so a periodic caller rechecks in time", () => {
+    const first = supervise(1000, observe(sample(42, 0), 1000));
+    const again = supervise(1200, observe(sample(42, 1), 1200), first.memory);
+    expect(again.action).toBe("none");
+    expect(again.recheckAt).toBe(1000 + 2.5 * PERIOD);
+  });
+});
