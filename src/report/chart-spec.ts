@@ -11,14 +11,39 @@ interface SeriesRow {
   series: "planned" | "measured";
 }
 
-/** Keeps long sessions light: at most `max` points, evenly picked, last point kept. */
-export function thin<T>(rows: readonly T[], max: number): T[] {
+/**
+ * Keeps long sessions light: at most `max` points, first and last kept. With `value`, each stretch of
+ * the series keeps its lowest and highest point: evenly picked points would step over a short peak (a
+ * second past the limit in an hour-long session), and the chart would show a session that never got there.
+ */
+export function thin<T>(rows: readonly T[], max: number, value?: (r: T) => number): T[] {
   if (rows.length <= max) return [...rows];
-  const step = rows.length / max;
-  const out: T[] = [];
-  for (let i = 0; i < max; i++) out.push(rows[Math.floor(i * step)]);
-  out[out.length - 1] = rows[rows.length - 1];
-  return out;
+  const n = rows.length;
+  const buckets = Math.floor((max - 2) / 2);
+  if (!value || buckets < 1) {
+    const step = n / max;
+    const out: T[] = [];
+    for (let i = 0; i < max; i++) out.push(rows[Math.floor(i * step)]);
+    out[out.length - 1] = rows[n - 1];
+    return out;
+  }
+  const keep: number[] = [0];
+  for (let b = 0; b < buckets; b++) {
+    const from = Math.max(1, Math.floor((b * (n - 1)) / buckets));
+    const to = Math.min(n - 1, Math.floor(((b + 1) * (n - 1)) / buckets));
+    let lo = -1;
+    let hi = -1;
+    for (let i = from; i < to; i++) {
+      const v = value(rows[i]);
+      if (lo < 0 || v < value(rows[lo])) lo = i;
+      if (hi < 0 || v > value(rows[hi])) hi = i;
+    }
+    if (lo < 0) continue;
+    keep.push(Math.min(lo, hi));
+    if (hi !== lo) keep.push(Math.max(lo, hi));
+  }
+  keep.push(n - 1);
+  return keep.map((i) => rows[i]);
 }
 
 const CAPTION_MAX = 40;
@@ -135,15 +160,16 @@ export function buildChartSpec(d: ReportData, opts: { width?: number; maxPoints?
   const span = maxOf(d.planned.map((x) => x.t), maxOf(d.samples.map((x) => x.t), 1));
   const events = mergeClose(d.events.map((e) => ({ t: e.t, label: eventLabel(e) })), span * 0.015);
   const angleRows: SeriesRow[] = [
-    ...thin(d.planned, maxPoints).map((p) => ({ t: p.t, value: p.tilt, series: "planned" as const })),
-    ...thin(d.samples, maxPoints).map((s) => ({ t: s.t, value: s.tilt, series: "measured" as const })),
+    ...thin(d.planned, maxPoints, (p) => p.tilt).map((p) => ({ t: p.t, value: p.tilt, series: "planned" as const })),
+    ...thin(d.samples, maxPoints, (s) => s.tilt).map((s) => ({ t: s.t, value: s.tilt, series: "measured" as const })),
   ];
   const hasForce = d.samples.some((s) => (s.force ?? 0) !== 0) || d.planned.some((p) => p.force !== 0);
   const panels = [panel({ title: "angle", unit: "°", rows: angleRows, limitLow: d.limits.tiltMin, limitHigh: d.limits.tiltMax, events, width })];
   if (hasForce) {
+    const measuredForce = d.samples.flatMap((s) => (typeof s.force === "number" ? [{ t: s.t, value: s.force }] : []));
     const forceRows: SeriesRow[] = [
-      ...thin(d.planned, maxPoints).map((p) => ({ t: p.t, value: p.force, series: "planned" as const })),
-      ...thin(d.samples, maxPoints).filter((s) => typeof s.force === "number").map((s) => ({ t: s.t, value: s.force as number, series: "measured" as const })),
+      ...thin(d.planned, maxPoints, (p) => p.force).map((p) => ({ t: p.t, value: p.force, series: "planned" as const })),
+      ...thin(measuredForce, maxPoints, (s) => s.value).map((s) => ({ t: s.t, value: s.value, series: "measured" as const })),
     ];
     panels.push(panel({ title: "force", unit: "N", rows: forceRows, limitHigh: d.limits.forceMax, events, width }));
   }

@@ -42,10 +42,22 @@ export function readPlanned(v: unknown): PlannedPoint[] {
   return out;
 }
 
+/**
+ * The session's effective limits carry 0 for the fields of an axis the device lacks (a stretcher's
+ * tiltMax, a plain table's forceMax): no limit to show, and shown as one they would mark the whole
+ * panel as beyond it.
+ */
 export function readLimits(v: unknown): ReportLimits {
   if (!v || typeof v !== "object") return {};
   const o = v as Record<string, unknown>;
-  return { tiltMin: num(o.tiltMin), tiltMax: num(o.tiltMax), forceMax: num(o.forceMax) };
+  const axes = o.axes && typeof o.axes === "object" ? (o.axes as Record<string, unknown>) : {};
+  const tilt = axes.tilt !== false;
+  const traction = axes.traction !== false;
+  return {
+    tiltMin: tilt ? num(o.tiltMin) : undefined,
+    tiltMax: tilt ? num(o.tiltMax) : undefined,
+    forceMax: traction ? num(o.forceMax) : undefined,
+  };
 }
 
 /** `SESSION` on the command line: a session id, or `last` (optionally of one profile). */
