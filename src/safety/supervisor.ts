@@ -2,6 +2,8 @@
 // what it remembered last time) that names every active condition with the action it calls for; the
 // most severe action wins. Some conditions act at once (a limit crossed), others only once they have
 // lasted a short delay (a tracking error while a move starts), so one noisy sample never aborts a session.
+// A hold for stale telemetry ends only once telemetry has been on time for a while, so a flaky link does
+// not pause and resume motion with every sample that gets through.
 // No clock, no I/O: tests give explicit timestamps.
 import { faultSpec } from "../../protocol/index.js";
 import type { TelemetryMsg } from "../../protocol/index.js";
@@ -89,6 +91,18 @@ export interface Thresholds {
   /** Telemetry older than this many periods: warn; older than staleHoldPeriods: hold. */
   staleWarnPeriods: number;
   staleHoldPeriods: number;
+  /**
+   * A stale hold is lifted only once telemetry has stayed on time (never older than staleWarnPeriods)
+   * for this many periods: one sample getting through a flaky link must not restart motion that the
+   * next gap stops again.
+   */
+  staleClearPeriods: number;
+  /**
+   * The staleRepeatHolds-th stale hold to begin within staleRepeatWindowMs returns the user instead:
+   * a link that keeps failing is not one to keep someone head-down on, waiting for it.
+   */
+  staleRepeatHolds: number;
+  staleRepeatWindowMs: number;
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -104,6 +118,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   mismatchMs: 200,
   staleWarnPeriods: 2.5,
   staleHoldPeriods: 5,
+  staleClearPeriods: 10,
+  staleRepeatHolds: 3,
+  staleRepeatWindowMs: 60_000,
 };
 
 export interface Finding {
@@ -117,6 +134,12 @@ interface MemoryFields extends Partial<Record<CheckName, number>> {
   tlmT?: number;
   /** When a sample with that device time first arrived: the data is as old as that. */
   tlmTAt?: number;
+  /** Onset of the stale hold in force; it outlasts the staleness until telemetry is back for long enough. */
+  staleHold?: number;
+  /** While a stale hold is being lifted: when the unbroken run of on-time telemetry began. */
+  freshSince?: number;
+  /** Onsets of the recent stale holds, oldest first; kept across lifts to notice a link that keeps failing. */
+  staleHolds?: readonly number[];
 }
 
 /** Onset time of each condition that is currently present (for delays), and how new the data is. */
@@ -128,8 +151,9 @@ export interface SafetyDecision {
   memory: SupervisorMemory;
   /**
    * Until this time the same observation gives this same decision (findings and memory included): the
-   * next delay to run out or the telemetry turning stale; Infinity when only a new observation can
-   * change it. A periodic caller may skip its check before then when nothing observed has changed.
+   * next delay to run out, the telemetry turning stale or a stale hold being lifted; Infinity when only
+   * a new observation can change it. A periodic caller may skip its check before then when nothing
+   * observed has changed.
    */
   recheckAt: number;
 }
@@ -167,6 +191,7 @@ class Judgement {
 
 export function supervise(now: number, o: Observed, memory: SupervisorMemory = {}, th: Thresholds = DEFAULT_THRESHOLDS): SafetyDecision {
   const j = new Judgement(now, memory);
+  if (memory.staleHolds) j.next.staleHolds = memory.staleHolds;
 
   if (o.discomfort) {
     j.since("discomfort");
@@ -186,18 +211,7 @@ export function supervise(now: number, o: Observed, memory: SupervisorMemory = {
     const dataAt = firstAt !== undefined && firstAt < o.tlmAt ? firstAt : o.tlmAt;
     j.next.tlmT = tlm.t;
     j.next.tlmTAt = dataAt;
-    const age = now - dataAt;
-    const stuck = dataAt < o.tlmAt ? ` (device time stuck at ${tlm.t} ms)` : "";
-    if (age > th.staleHoldPeriods * o.tlmPeriodMs) {
-      j.since("stale");
-      j.add("stale", "hold", `telemetry is ${Math.round(age)} ms old${stuck}`);
-      // The message carries the age.
-      j.until(now);
-    } else if (age > th.staleWarnPeriods * o.tlmPeriodMs) {
-      j.since("stale");
-      j.add("stale", "warn", `telemetry is ${Math.round(age)} ms old${stuck}`);
-      j.until(now);
-    } else j.until(dataAt + th.staleWarnPeriods * o.tlmPeriodMs);
+    checkStale(o, th, j, memory, dataAt, dataAt < o.tlmAt ? ` (device time stuck at ${tlm.t} ms)` : "");
     checkDevice(tlm, o, j);
     checkMotion(tlm, o, th, j);
   }
@@ -205,6 +219,55 @@ export function supervise(now: number, o: Observed, memory: SupervisorMemory = {
   let action: SafetyAction = "none";
   for (const f of j.findings) action = mostSevere(action, f.action);
   return { action, findings: j.findings, memory: j.next, recheckAt: j.recheckAt };
+}
+
+function checkStale(o: Observed, th: Thresholds, j: Judgement, memory: SupervisorMemory, dataAt: number, stuck: string): void {
+  const now = j.now;
+  const age = now - dataAt;
+  const warnMs = th.staleWarnPeriods * o.tlmPeriodMs;
+  const aged = `telemetry is ${Math.round(age)} ms old${stuck}`;
+  let held = memory.staleHold;
+  if (held === undefined && age > th.staleHoldPeriods * o.tlmPeriodMs) {
+    held = now;
+    // Pruned only here, so the memory stays the same between onsets (see recheckAt).
+    const recent = (memory.staleHolds ?? []).filter((t) => now - t < th.staleRepeatWindowMs);
+    j.next.staleHolds = [...recent, now].slice(-th.staleRepeatHolds);
+  }
+  if (held === undefined) {
+    if (age > warnMs) {
+      j.since("stale");
+      j.add("stale", "warn", aged);
+      // The message carries the age.
+      j.until(now);
+    } else j.until(dataAt + warnMs);
+    return;
+  }
+  const start = held;
+  const repeats = (j.next.staleHolds ?? []).filter((t) => start - t < th.staleRepeatWindowMs).length;
+  const action: SafetyAction = repeats >= th.staleRepeatHolds ? "return" : "hold";
+  const why = action === "return" ? `; ${repeats} stale holds within ${th.staleRepeatWindowMs / 1000} s` : "";
+  if (age > warnMs) {
+    j.since("stale");
+    j.next.staleHold = held;
+    j.add("stale", action, aged + why);
+    j.until(now);
+    return;
+  }
+  // On time now. The run is unbroken only if no gap between the last sample judged and this one let the
+  // data grow older than the warn threshold: a caller may not have looked during the gap.
+  const runFrom = memory.freshSince;
+  const prevAt = memory.tlmTAt;
+  const since = runFrom !== undefined && prevAt !== undefined && dataAt - prevAt <= warnMs ? runFrom : dataAt;
+  const clearMs = th.staleClearPeriods * o.tlmPeriodMs;
+  if (now - since >= clearMs) {
+    j.until(dataAt + warnMs);
+    return;
+  }
+  j.since("stale");
+  j.next.staleHold = held;
+  j.next.freshSince = since;
+  j.add("stale", action, `telemetry back after a stale hold, not yet on time for ${clearMs} ms${why}`);
+  j.until(Math.min(since + clearMs, dataAt + warnMs));
 }
 
 function checkDevice(tlm: TelemetryMsg, o: Observed, j: Judgement): void {

@@ -47,16 +47,18 @@ describe("stale telemetry judged by the device's own time", () => {
     expect(d[19].action).toBe("hold");
   });
 
-  it("clears once the device time moves on, and a reboot's restart at 0 counts as new data", () => {
+  it("clears once the device time has moved on for long enough, and a reboot's restart at 0 counts as new data", () => {
     const frames = [
       ...Array.from({ length: 10 }, (_, i) => ({ at: 1000 + i * PERIOD, t: 7000 })),
       { at: 2000, t: 7100 },
-      { at: 2100, t: 0 },
-      { at: 2200, t: 100 },
+      // Device times from 0: the device rebooted.
+      ...Array.from({ length: 11 }, (_, i) => ({ at: 2100 + i * PERIOD, t: i * PERIOD })),
     ];
     const d = judgeArrivals(frames);
     expect(d[9].action).toBe("hold");
-    expect(d.slice(10).map((x) => x.action)).toEqual(["none", "none", "none"]);
+    // On time from 2000 on: the hold lasts until that has lasted staleClearPeriods (10 periods).
+    expect(d.slice(10, 20).map((x) => x.action)).toEqual(Array(10).fill("hold"));
+    expect(d.slice(20).map((x) => x.action)).toEqual(["none", "none"]);
   });
 
   it("names the staleness time by the first arrival of the data, so a periodic caller rechecks in time", () => {
