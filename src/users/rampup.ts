@@ -7,7 +7,8 @@
 //   starts at the low end of the range and grows a minute per comfortable session.
 // - A discomfort report in any session sends the angle back discomfortStepsBack steps (never below minAngle).
 // - At most maxPerDay sessions in any rolling 24 h (a rolling window is independent of time zones);
-//   a refusal names the time of the next allowed session.
+//   a refusal names the time of the next allowed session. A session dated after now counts as run now
+//   (placedInTime says why).
 // - Explicit programs are capped at the current step's angle, unless the profile maximum was raised
 //   deliberately (rampupBypass), in which case the profile maximum caps them.
 
@@ -93,18 +94,46 @@ function counted(h: readonly HistoryEntry[]): HistoryEntry[] {
   return inRunOrder(h).filter((e) => e.outcome !== "refused");
 }
 
+/**
+ * When each counted session (in run order) is taken to have run, for the daily limit. A session dated
+ * after now cannot be placed in time: the clock was ahead when it ran (an RTC glitch) or is behind now
+ * (set back), and the data cannot tell which. Taken at its date, a glitch a year ahead would refuse the
+ * user for a year and name a date a year away. It is taken as run now, the latest it can have run: that
+ * never undercounts, so a clock set back still cannot buy extra sessions, and the refusal names at most
+ * 24 h from now. Once a session has run after it, it ran no later than that one, and leaves the window
+ * 24 h after it instead of following now for as long as its date is ahead. Sessions dated ahead that
+ * fill the quota by themselves keep refusing until then: ending that 24 h after the clock is right needs
+ * the moment they were first seen, which the history does not hold.
+ */
+function placedInTime(runOrder: readonly HistoryEntry[], nowMs: number): number[] {
+  const out = new Array<number>(runOrder.length);
+  let bound = nowMs;
+  for (let i = runOrder.length - 1; i >= 0; i--) {
+    const t = ms((runOrder[i] as HistoryEntry).startedAt);
+    const ahead = t > nowMs;
+    out[i] = ahead ? bound : t;
+    // A session dated in the past keeps its date, as before (a clock behind then is trusted as far as it
+    // ever was); only an unplaceable one is moved, to where a later one shows it had run by.
+    if (!ahead) bound = Math.min(bound, t);
+  }
+  return out;
+}
+
 export function nextStep(profile: RampupProfile, history: readonly HistoryEntry[], now: Date, cfg: RampupConfig = DEFAULT_RAMPUP): NextStep {
   const nowMs = now.getTime();
   const past = counted(history);
 
-  const recent = past.filter((e) => ms(e.startedAt) > nowMs - DAY_MS).sort((a, b) => ms(a.startedAt) - ms(b.startedAt));
+  const placed = placedInTime(past, nowMs);
+  const recent = placed.filter((t) => t > nowMs - DAY_MS).sort((a, b) => a - b);
   if (recent.length >= cfg.maxPerDay) {
-    const oldest = recent[recent.length - cfg.maxPerDay];
-    const at = new Date(ms(oldest.startedAt) + DAY_MS);
+    const at = new Date((recent[recent.length - cfg.maxPerDay] as number) + DAY_MS);
+    const ahead = past.filter((e) => ms(e.startedAt) > nowMs).length;
     return {
       ok: false,
       nextAllowedAt: at,
-      reason: `${recent.length} sessions in the last 24 h (at most ${cfg.maxPerDay}); next session allowed at ${at.toISOString()}`,
+      reason:
+        `${recent.length} sessions in the last 24 h (at most ${cfg.maxPerDay}); next session allowed at ${at.toISOString()}` +
+        (ahead ? `; ${ahead} of them ${ahead === 1 ? "is" : "are"} dated after now (the clock was ahead then, or is behind now) and count${ahead === 1 ? "s" : ""} as if run now` : ""),
     };
   }
 

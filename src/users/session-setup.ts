@@ -125,6 +125,35 @@ export function returnPoints(plan: Plan, profile: ReturnProfile): { t: number; t
 export const PLANNED_STEP_S = 0.5;
 
 /**
+ * Angle of the stored plan on a device without a tilt axis (a back stretcher): nothing moves the user,
+ * and 0 is the angle such a device's telemetry and effective limits carry, so the planned line lies on
+ * the measured one instead of drawing a table that is not there.
+ */
+const NO_TILT_AXIS_ANGLE = 0;
+
+/** The planned trajectory stored with the session; undefined when the planner cannot follow the program. */
+export function plannedTrajectory(
+  prepared: Pick<PreparedSession, "program"> & Partial<Pick<PreparedSession, "profileLimits">>,
+  opts: { startTilt?: number; accel?: number; axes?: ReturnAxes } = {},
+): unknown {
+  // The design default until the device's caps are known.
+  const axes = opts.axes ?? DEFAULT_DEVICE_AXES;
+  try {
+    const startTilt = axes.tilt ? (opts.startTilt ?? -80) : NO_TILT_AXIS_ANGLE;
+    const plan = planProgram(prepared.program, { startTilt, accel: opts.accel ?? 10 });
+    const points = plan.samples(PLANNED_STEP_S).map((p) => ({ t: p.t, tilt: p.tilt, force: p.force }));
+    // The return as the session will run it: on this device and within every limit the session sends,
+    // the ramp-up's gentle speed included. Without a tilt axis it only releases traction: an upright
+    // left at the table's default would send the planned angle down to -80.
+    const profile = { ...sessionReturnProfile(axes, prepared.program.limits, prepared.profileLimits), ...(axes.tilt ? {} : { upright: NO_TILT_AXIS_ANGLE }) };
+    return { stepS: PLANNED_STEP_S, totalS: plan.totalS, returnFromS: plan.totalS, points: [...points, ...returnPoints(plan, profile)] };
+  } catch {
+    // A program the planner cannot follow is refused by the session itself; the record just lacks the plan.
+    return undefined;
+  }
+}
+
+/**
  * Records the session: the planned trajectory (from the device's start tilt and acceleration), then
  * everything the session produces. Never throws: a storage failure is reported once via onError.
  */
@@ -134,19 +163,12 @@ export function recordProfileSession(
   prepared: Pick<PreparedSession, "program" | "meta"> & Partial<Pick<PreparedSession, "profileLimits">>,
   opts: { clock: Clock; onError?: (line: string) => void; startTilt?: number; accel?: number; axes?: ReturnAxes; limits?: unknown },
 ): Recorder {
-  let planned: unknown;
-  try {
-    const plan = planProgram(prepared.program, { startTilt: opts.startTilt ?? -80, accel: opts.accel ?? 10 });
-    const points = plan.samples(PLANNED_STEP_S).map((p) => ({ t: p.t, tilt: p.tilt, force: p.force }));
-    // The return as the session will run it: on this device (the design default until its caps are
-    // known) and within every limit the session sends, the ramp-up's gentle speed included.
-    const profile = sessionReturnProfile(opts.axes ?? DEFAULT_DEVICE_AXES, prepared.program.limits, prepared.profileLimits);
-    planned = { stepS: PLANNED_STEP_S, totalS: plan.totalS, returnFromS: plan.totalS, points: [...points, ...returnPoints(plan, profile)] };
-  } catch {
-    // A program the planner cannot follow is refused by the session itself; the record just lacks the plan.
-    planned = undefined;
-  }
+  const planned = plannedTrajectory(prepared, opts);
   return attachRecorder(store, handle, { ...prepared.meta, planned, limits: opts.limits }, { clock: opts.clock, onError: opts.onError });
+}
+
+function deviceKinematics(axes: CapsMsg["axes"]): { startTilt?: number; accel?: number; axes: ReturnAxes } {
+  return { startTilt: axes.tilt?.upright, accel: axes.tilt?.accelMax, axes };
 }
 
 /** Everything `invert run --profile` needs from this module, opened once per run. */
@@ -155,8 +177,11 @@ export interface ProfileSession {
   readonly program: Program;
   readonly profileLimits: LimitSet;
   readonly explanation: string;
-  /** Refuses the profile on a device rated below the user's weight or height (call once caps are known). */
-  checkDevice(caps: Pick<CapsMsg, "userMaxKg" | "userMaxCm">): void;
+  /**
+   * Refuses the profile on a device rated below the user's weight or height (call once caps are known).
+   * With the device's axes it also stores the plan for this device in place of the one assumed at record().
+   */
+  checkDevice(caps: Pick<CapsMsg, "userMaxKg" | "userMaxCm"> & Partial<Pick<CapsMsg, "axes">>): void;
   /** Starts recording; never throws (storage problems are reported once through onError). */
   record(handle: RecordableSession, opts: { clock: Clock; onError?: (line: string) => void; caps?: CapsMsg }): Recorder;
   /** Waits for the record to be complete and closes the store. */
@@ -187,15 +212,24 @@ export function openProfileSession(
     program: prepared.program,
     profileLimits: prepared.profileLimits,
     explanation: prepared.explanation,
-    checkDevice: (caps) => checkRated(prepared.profile, { userMaxKg: caps.userMaxKg, userMaxCm: caps.userMaxCm }),
+    checkDevice(caps) {
+      checkRated(prepared.profile, { userMaxKg: caps.userMaxKg, userMaxCm: caps.userMaxCm });
+      // The run starts recording before the device has said what it is; the plan stored then assumed
+      // the default table, which on a stretcher draws a table angle that never existed.
+      const id = recorder?.sessionId;
+      if (caps.axes && id !== undefined && !recorder?.failed) {
+        try {
+          store.sessions.setPlan(id, undefined, plannedTrajectory(prepared, deviceKinematics(caps.axes)));
+        } catch {
+          // Only the drawn plan is at stake; the recorder reports a failing store on its own.
+        }
+      }
+    },
     record(handle, o) {
-      const tilt = o.caps?.axes.tilt;
       recorder = recordProfileSession(store, handle, prepared, {
         clock: o.clock,
         onError: o.onError,
-        startTilt: tilt?.upright,
-        accel: tilt?.accelMax,
-        ...(o.caps ? { axes: o.caps.axes } : {}),
+        ...(o.caps ? deviceKinematics(o.caps.axes) : {}),
       });
       return recorder;
     },

@@ -206,3 +206,43 @@ describe("explicit programs under the ramp-up", () => {
     expect(checkProgramAngle(75, step, "ann").ok).toBe(false);
   });
 });
+
+describe("sessions dated after now (the clock was ahead when they ran)", () => {
+  const YEAR = 365 * DAY;
+  const entry = (seq: number, at: number): HistoryEntry => ({
+    seq, startedAt: new Date(at).toISOString(), kind: "rampup", targetAngle: 20, outcome: "completed", discomfort: false,
+  });
+
+  it("counts as run now: the refusal names at most 24 h from now, never the absurd date", () => {
+    const ahead = [entry(1, T0 + YEAR)];
+    const s = nextStep(profile, ahead, new Date(T0), { ...DEFAULT_RAMPUP, maxPerDay: 1 });
+    expect(s.ok).toBe(false);
+    if (s.ok) return;
+    expect(s.nextAllowedAt.toISOString()).toBe(new Date(T0 + DAY).toISOString());
+    expect(s.reason).not.toContain(new Date(T0 + YEAR).toISOString().slice(0, 4));
+    expect(s.reason).toContain("1 of them is dated after now");
+  });
+
+  it("once a session has run after it, stops counting 24 h after that one instead of for a year", () => {
+    // Dated a year ahead by a glitching clock; the clock is right from T0 on.
+    const h = [entry(1, T0 + YEAR), entry(2, T0), entry(3, T0 + H)];
+    // It ran before the session at T0, so it fills the third place until T0 + 24 h.
+    const refused = nextStep(profile, h, new Date(T0 + 2 * H));
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(refused.nextAllowedAt.toISOString()).toBe(new Date(T0 + DAY).toISOString());
+    // The next day the user has the full three sessions again, not two a day until next year.
+    h.push(entry(4, T0 + 25 * H), entry(5, T0 + 26 * H));
+    expect(ok(nextStep(profile, h, new Date(T0 + 27 * H))).sessionNumber).toBe(6);
+  });
+
+  it("still refuses when the clock was set back after a full day: no extra sessions", () => {
+    const h = [entry(1, T0), entry(2, T0 + H), entry(3, T0 + 2 * H)];
+    const s = nextStep(profile, h, new Date(T0 - 2 * DAY));
+    expect(s.ok).toBe(false);
+    if (s.ok) return;
+    expect(s.nextAllowedAt.getTime()).toBeLessThanOrEqual(T0 - 2 * DAY + DAY);
+    // A session run after the set-back bounds the ones before it by its own date: they still count.
+    expect(nextStep(profile, [...h.slice(0, 2), entry(3, T0 - 2 * DAY)], new Date(T0 - 2 * DAY + H)).ok).toBe(false);
+  });
+});

@@ -2,6 +2,7 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../protocol/index.js";
 import { getBuiltin } from "../../src/programs/library.js";
+import { buildChartSpec, loadReportData } from "../../src/report/index.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { createProfile } from "../../src/users/profiles.js";
 import { openProfileSession, prepareProfileSession, recordProfileSession } from "../../src/users/session-setup.js";
@@ -190,5 +191,52 @@ describe("openProfileSession (what the run command calls)", () => {
     } finally {
       delete process.env.INVERT_HOME;
     }
+  });
+});
+
+describe("the stored plan on a device without a tilt axis (a back stretcher)", () => {
+  const STRETCHER = { traction: { max: 700, rateMax: 50, returnRate: 20 } };
+  type Planned = { points: { t: number; tilt: number; force: number }[] };
+  type Spec = { vconcat: { layer: { data: { values: { value?: number; series?: string }[] } }[] }[] };
+
+  function plannedOf(store: Store, id: number) {
+    const planned = store.sessions.get(id).planned as Planned;
+    return { tilts: new Set(planned.points.map((p) => p.tilt)), maxForce: Math.max(...planned.points.map((p) => p.force)) };
+  }
+
+  it("carries no tilt motion, so the report draws no table angle for it", async () => {
+    const store = setup();
+    const prep = prepareProfileSession(store, "ann", builtin("intermittent-traction"), NOW);
+    const fake = new FakeSession();
+    const rec = recordProfileSession(store, fake, prep, { clock: new VirtualClock(), axes: STRETCHER });
+    fake.finish({ outcome: "completed" });
+    await rec.finished;
+    const id = store.sessions.list()[0].id;
+    const { tilts, maxForce } = plannedOf(store, id);
+    expect([...tilts]).toEqual([0]);
+    expect(maxForce).toBeGreaterThan(0);
+    // The angle panel's planned line is where a stretcher's telemetry puts it, not at a table's upright.
+    const spec = buildChartSpec(loadReportData(store, id)) as unknown as Spec;
+    const angle = spec.vconcat[0].layer.flatMap((l) => l.data.values).filter((v) => v.series === "planned");
+    expect(angle.length).toBeGreaterThan(0);
+    expect(angle.every((v) => v.value === 0)).toBe(true);
+    store.close();
+  });
+
+  it("replaces the plan assumed at the start of a run once the device's caps show no tilt axis", async () => {
+    const store = setup();
+    const ps = openProfileSession("ann", builtin("intermittent-traction"), { now: NOW, store });
+    const fake = new FakeSession();
+    // As the run command does: recording starts before the device has sent its caps.
+    ps.record(fake, { clock: new VirtualClock() });
+    const id = store.sessions.list()[0].id;
+    expect(plannedOf(store, id).tilts.has(-80)).toBe(true);
+    ps.checkDevice({ userMaxKg: 136, axes: STRETCHER });
+    fake.finish({ outcome: "completed" });
+    await ps.close();
+    const { tilts, maxForce } = plannedOf(store, id);
+    expect([...tilts]).toEqual([0]);
+    expect(maxForce).toBeGreaterThan(0);
+    store.close();
   });
 });
