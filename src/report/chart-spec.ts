@@ -164,7 +164,8 @@ export function buildChartSpec(d: ReportData, opts: { width?: number; maxPoints?
     ...thin(d.samples, maxPoints, (s) => s.tilt).map((s) => ({ t: s.t, value: s.tilt, series: "measured" as const })),
   ];
   const hasForce = d.samples.some((s) => (s.force ?? 0) !== 0) || d.planned.some((p) => p.force !== 0);
-  const panels = [panel({ title: "angle", unit: "°", rows: angleRows, limitLow: d.limits.tiltMin, limitHigh: d.limits.tiltMax, events, width })];
+  // A stretcher's angle is a constant the device reports for want of an axis: a panel of it says nothing.
+  const panels = d.limits.noTilt && hasForce ? [] : [panel({ title: "angle", unit: "°", rows: angleRows, limitLow: d.limits.tiltMin, limitHigh: d.limits.tiltMax, events, width })];
   if (hasForce) {
     const measuredForce = d.samples.flatMap((s) => (typeof s.force === "number" ? [{ t: s.t, value: s.force }] : []));
     const forceRows: SeriesRow[] = [

@@ -14,6 +14,8 @@ export interface ReportLimits {
   tiltMin?: number;
   tiltMax?: number;
   forceMax?: number;
+  /** The device had no tilt axis (a back stretcher): no angle to show at all. */
+  noTilt?: true;
 }
 
 export interface ReportData {
@@ -57,6 +59,7 @@ export function readLimits(v: unknown): ReportLimits {
     tiltMin: tilt ? num(o.tiltMin) : undefined,
     tiltMax: tilt ? num(o.tiltMax) : undefined,
     forceMax: traction ? num(o.forceMax) : undefined,
+    ...(tilt ? {} : { noTilt: true as const }),
   };
 }
 

@@ -15,10 +15,15 @@ export function textSummary(d: ReportData): string {
   const lines = [
     `session ${s.id}: ${s.programName} (${s.kind === "rampup" ? "ramp-up step" : "program"}) for ${s.profileName ?? "no profile"}`,
     `  started ${s.startedAt}, ${s.outcome ?? "still open"}${s.reason ? ` (${s.reason})` : ""}${dur !== undefined ? `, ${f1(dur)} s` : ""}`,
-    `  angle: max ${maxTilt === undefined ? "-" : `${f1(maxTilt)}°`}` +
-      (s.targetAngle !== null ? `, target ${s.targetAngle}°` : "") +
-      (d.limits.tiltMax !== undefined ? `, limit ${d.limits.tiltMax}°` : ""),
   ];
+  // A stretcher has no angle: its telemetry's constant tilt is not a maximum the user reached.
+  if (!d.limits.noTilt) {
+    lines.push(
+      `  angle: max ${maxTilt === undefined ? "-" : `${f1(maxTilt)}°`}` +
+        (s.targetAngle !== null ? `, target ${s.targetAngle}°` : "") +
+        (d.limits.tiltMax !== undefined ? `, limit ${d.limits.tiltMax}°` : ""),
+    );
+  }
   const maxForce = maxOf(forces);
   if (forces.length && maxForce > 0) lines.push(`  force: max ${f1(maxForce)} N${d.limits.forceMax !== undefined ? `, limit ${d.limits.forceMax} N` : ""}`);
   lines.push(`  ${d.samples.length} samples, ${d.events.length} events${s.discomfort ? ", discomfort reported" : ""}`);
