@@ -1,33 +1,16 @@
 // Telemetry is as old as the data it carries: frames that keep arriving with a device time that no
 // longer moves (a hung firmware loop resending its last frame, a relay replaying it) are stale.
 import { describe, expect, it } from "vitest";
-import type { TelemetryMsg } from "../../protocol/index.js";
-import { supervise, type Observed, type SafetyDecision, type SupervisorMemory } from "../../src/safety/supervisor.js";
+import { supervise, type SafetyDecision, type SupervisorMemory } from "../../src/safety/supervisor.js";
+import { PERIOD, observe, sample } from "./holding.js";
 
-const PERIOD = 100;
 
-function sample(t: number, seq: number): TelemetryMsg {
-  return { v: 1, seq, type: "tlm", t, tilt: 20, tilt2: 20, vel: 0, force: 0, current: 1, lock: true, sw: "ok", mode: "holding", faults: [], rxErr: 0 };
-}
-
-function observe(tlm: TelemetryMsg, tlmAt: number): Observed {
-  return {
-    expect: { phase: "holding", tiltTarget: 20 },
-    limits: { tiltMin: -80, tiltMax: 45, speedMax: 10, forceMax: 300 },
-    upright: -80,
-    tlm,
-    tlmAt,
-    tlmPeriodMs: PERIOD,
-    link: "up",
-    discomfort: false,
-  };
-}
 
 /** Judges each arriving frame as the session does: at its arrival, with the memory of the last call. */
 function judgeArrivals(frames: { at: number; t: number }[]): SafetyDecision[] {
   let memory: SupervisorMemory = {};
   return frames.map((f, i) => {
-    const d = supervise(f.at, observe(sample(f.t, i), f.at), memory);
+    const d = supervise(f.at, observe(sample(f.t, { seq: i }), f.at), memory);
     memory = d.memory;
     return d;
   });
@@ -62,8 +45,8 @@ describe("stale telemetry judged by the device's own time", () => {
   });
 
   it("names the staleness time by the first arrival of the data, so a periodic caller rechecks in time", () => {
-    const first = supervise(1000, observe(sample(42, 0), 1000));
-    const again = supervise(1200, observe(sample(42, 1), 1200), first.memory);
+    const first = supervise(1000, observe(sample(42, { seq: 0 }), 1000));
+    const again = supervise(1200, observe(sample(42, { seq: 1 }), 1200), first.memory);
     expect(again.action).toBe("none");
     expect(again.recheckAt).toBe(1000 + 2.5 * PERIOD);
   });

@@ -3,28 +3,12 @@
 // 600 ms must not alternate hold and motion with every sample.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { TelemetryMsg } from "../../protocol/index.js";
 import { DEFAULT_THRESHOLDS, supervise, type Observed, type SafetyAction, type SafetyDecision, type SupervisorMemory } from "../../src/safety/supervisor.js";
+import type { TelemetryMsg } from "../../protocol/index.js";
+import { PERIOD, observe, sample } from "./holding.js";
 
-const PERIOD = 100;
 const CLEAR_MS = DEFAULT_THRESHOLDS.staleClearPeriods * PERIOD;
 
-function sample(t: number, over: Partial<TelemetryMsg> = {}): TelemetryMsg {
-  return { v: 1, seq: 0, type: "tlm", t, tilt: 20, tilt2: 20, vel: 0, force: 0, current: 1, lock: true, sw: "ok", mode: "holding", faults: [], rxErr: 0, ...over };
-}
-
-function observe(tlm: TelemetryMsg, tlmAt: number): Observed {
-  return {
-    expect: { phase: "holding", tiltTarget: 20 },
-    limits: { tiltMin: -80, tiltMax: 45, speedMax: 10, forceMax: 300 },
-    upright: -80,
-    tlm,
-    tlmAt,
-    tlmPeriodMs: PERIOD,
-    link: "up",
-    discomfort: false,
-  };
-}
 
 interface Arrival {
   at: number;
