@@ -275,7 +275,7 @@ export const DEFAULT_RETURN_PROFILE: Readonly<ReturnProfile> = Object.freeze({
   returnSpeed: 4, approachSpeed: 1, approachZone: 10, upright: -80, restS: 60, pauseTilt: -15, pauseS: 10, returnRate: 20,
 });
 
-/** Above this tilt the session counts the user as having been head-down (its HEAD_DOWN_DEG). */
+/** Above this tilt the user counts as having been head-down (the session decides its rest and pause by it). */
 export const HEAD_DOWN_DEG = 1;
 
 /** The parts of a device's advertised axes (`caps.axes`) that bound the session's return. */

@@ -221,11 +221,15 @@ export function supervise(now: number, o: Observed, memory: SupervisorMemory = {
   return { action, findings: j.findings, memory: j.next, recheckAt: j.recheckAt };
 }
 
+/** Built only for a finding: the check runs on every sample. */
+function staleMessage(age: number, stuck: string): string {
+  return `telemetry is ${Math.round(age)} ms old${stuck}`;
+}
+
 function checkStale(o: Observed, th: Thresholds, j: Judgement, memory: SupervisorMemory, dataAt: number, stuck: string): void {
   const now = j.now;
   const age = now - dataAt;
   const warnMs = th.staleWarnPeriods * o.tlmPeriodMs;
-  const aged = `telemetry is ${Math.round(age)} ms old${stuck}`;
   let held = memory.staleHold;
   if (held === undefined && age > th.staleHoldPeriods * o.tlmPeriodMs) {
     held = now;
@@ -236,7 +240,7 @@ function checkStale(o: Observed, th: Thresholds, j: Judgement, memory: Superviso
   if (held === undefined) {
     if (age > warnMs) {
       j.since("stale");
-      j.add("stale", "warn", aged);
+      j.add("stale", "warn", staleMessage(age, stuck));
       // The message carries the age.
       j.until(now);
     } else j.until(dataAt + warnMs);
@@ -249,7 +253,7 @@ function checkStale(o: Observed, th: Thresholds, j: Judgement, memory: Superviso
   if (age > warnMs) {
     j.since("stale");
     j.next.staleHold = held;
-    j.add("stale", action, aged + why);
+    j.add("stale", action, staleMessage(age, stuck) + why);
     j.until(now);
     return;
   }

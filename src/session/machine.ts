@@ -7,7 +7,7 @@ import { and, assign, setup } from "xstate";
 import { faultSpec, type CapsMsg, type Clock, type TelemetryMsg } from "../../protocol/index.js";
 import type { Action } from "../programs/compile.js";
 import type { Program } from "../programs/schema.js";
-import { planActions } from "../programs/plan.js";
+import { HEAD_DOWN_DEG, planActions } from "../programs/plan.js";
 import { checkActions, checkInvertedTime, clampToLimits, effectiveLimits, type EffectiveLimits, type LimitSet } from "../limits/effective.js";
 import { clearFaultsActor, motionActor, stopActor, handshakeActor, followDeviceReturnActor, type SessionLink, type CommandFailEvent } from "./actors.js";
 import type { CommandBody } from "../link/device-link.js";
@@ -129,7 +129,6 @@ export interface SessionContext {
 const UPRIGHT_TOL = 0.5;
 /** Speed factor of a return the supervisor wants at reduced speed. */
 const REDUCED_FACTOR = 0.5;
-const HEAD_DOWN_DEG = 1;
 
 function upright(ctx: SessionContext): number {
   return ctx.caps?.axes.tilt?.upright ?? -80;
