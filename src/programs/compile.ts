@@ -28,7 +28,7 @@ function round1(x: number): number {
 }
 
 /** Compiles a validated program. The implicit final return is not an action (see schema.ts). */
-export function compileProgram(p: Pick<Program, "steps">): Action[] {
+export function compileProgram(p: Program): Action[] {
   const out: Action[] = [];
   // Last commanded tilt; undefined until the program first moves the table (the start position belongs
   // to the session, not to the program).

@@ -11,7 +11,7 @@ import { extname } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { LimitSetSchema, TILT_MAX_DEG, TILT_MIN_DEG } from "../limits/limit-set.js";
-import { compileProgram } from "./compile.js";
+import { restForce } from "./compile.js";
 import { describeIssue, ProgramError, programErrorLine, type ProgramProblem } from "./errors.js";
 
 export { ProgramError } from "./errors.js";
@@ -119,43 +119,64 @@ export interface StepMotion {
 }
 
 /**
- * Seconds a program takes at the least (acceleration only adds to it): the waits of its compiled actions,
- * and its moves and force changes at their cruise speed and rate. A tiny speed or rate is within its
- * field's bound yet stretches a move without limit, so the motion counts as much as the waits.
+ * Seconds a program takes at the least (acceleration only adds to it): its holds, rests, dwells and
+ * traction times, and its moves and force changes at their cruise speed and rate, as compile.ts lays them
+ * out. A tiny speed or rate is within its field's bound yet stretches a move without limit, so the motion
+ * counts as much as the waits. Counted from the steps, not by compiling them: this runs on input that
+ * may have failed other checks (a corrupted `cycles` of 1e9 would compile for ever), and it stays O(steps).
  */
-export function minimumProgramSeconds(p: Pick<Program, "steps">): { totalS: number; motion: StepMotion[] } {
+export function minimumProgramSeconds(p: { steps: readonly Step[] }): { totalS: number; motion: StepMotion[] } {
   let total = 0;
-  let tilt = START_TILT;
-  let force = 0;
-  /** Motion of each step (by its 1-based number): how far in all, at which pace, for how long. */
-  const perStep = new Map<number, { distance: number; pace: number; seconds: number }>();
-  for (const a of compileProgram(p)) {
-    if (a.kind === "dwell") {
-      total += a.seconds;
-      continue;
+  const motion: StepMotion[] = [];
+  let tilt: number | undefined;
+  const moveTo = (step: number, target: number, speed: number, what: (deg: number) => string) => {
+    const d = Math.abs(target - (tilt ?? START_TILT));
+    tilt = target;
+    return { step, field: "speed" as const, seconds: d / speed, what: what(d) };
+  };
+  p.steps.forEach((s, i) => {
+    let m: StepMotion | undefined;
+    switch (s.type) {
+      case "hold":
+        total += s.seconds;
+        break;
+      case "rest": {
+        total += s.seconds;
+        // As compile.ts: horizontal by default once the table has moved, no move on a stretcher-only program.
+        const at = s.angle ?? (tilt === undefined ? undefined : 0);
+        if (at !== undefined) m = moveTo(i, at, s.speed, (d) => `the move of ${degrees(d)} to the rest angle at ${s.speed}°/s takes`);
+        break;
+      }
+      case "ramp":
+        m = moveTo(i, s.to, s.speed, (d) => `a ramp of ${degrees(d)} at ${s.speed}°/s takes`);
+        break;
+      case "pump": {
+        const into = Math.abs(s.from - (tilt ?? START_TILT));
+        const swing = 2 * s.cycles * Math.abs(s.to - s.from);
+        tilt = s.from;
+        total += s.cycles * ((s.dwellHigh ?? s.dwell) + (s.dwellLow ?? s.dwell));
+        m = { step: i, field: "speed", seconds: (into + swing) / s.speed, what: `its moves (${degrees(into + swing)} in all) at ${s.speed}°/s take` };
+        break;
+      }
+      case "traction": {
+        const pr = s.progression;
+        const down = pr !== undefined && pr.mode !== "progressive";
+        const ends = pr ? (pr.mode === "both" ? 2 : 1) : 0;
+        // With a regressive end the last cycle's rest gives way to the steps down (compile.ts).
+        total += s.cycles * s.holdS + (s.cycles - (down ? 1 : 0)) * s.restS + ends * (pr ? pr.steps - 1 : 0) * (pr?.stepHoldS ?? s.holdS);
+        // Up to the target and back to zero once (in steps or not), and down to the rest force and back
+        // between cycles.
+        const travel = 2 * s.target + 2 * (s.cycles - 1) * (s.target - restForce(s));
+        m = { step: i, field: "rate", seconds: travel / s.rate, what: `its force changes (${Math.round(travel * 10) / 10} N in all) at ${s.rate} N/s take` };
+        break;
+      }
+      case "return":
+        break;
     }
-    const pace = a.kind === "move" ? a.speed : a.rate;
-    const distance = Math.abs(a.target - (a.kind === "move" ? tilt : force));
-    if (a.kind === "move") tilt = a.target;
-    else force = a.target;
-    total += distance / pace;
-    const m = perStep.get(a.step) ?? { distance: 0, pace, seconds: 0 };
-    m.distance += distance;
-    m.seconds += distance / pace;
-    perStep.set(a.step, m);
-  }
-  const motion = [...perStep].map(([step, m]): StepMotion => {
-    const type = p.steps[step - 1]?.type;
-    const field = type === "traction" ? "rate" : "speed";
-    const what =
-      type === "traction"
-        ? `its force changes (${Math.round(m.distance * 10) / 10} N in all) at ${m.pace} N/s take`
-        : type === "pump"
-          ? `its moves (${degrees(m.distance)} in all) at ${m.pace}°/s take`
-          : type === "rest"
-            ? `the move of ${degrees(m.distance)} to the rest angle at ${m.pace}°/s takes`
-            : `a ramp of ${degrees(m.distance)} at ${m.pace}°/s takes`;
-    return { step: step - 1, field, seconds: m.seconds, what };
+    if (m) {
+      total += m.seconds;
+      motion.push(m);
+    }
   });
   return { totalS: total, motion };
 }
