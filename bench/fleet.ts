@@ -3,6 +3,7 @@
 // telemetry throughput, and CPU and memory per device (bridge process, broker, simulators).
 //
 //   npm run bench:fleet -- --devices 1000 --seconds 20 [--json] [--broker aedes|mosquitto] [--starts-in-flight 4]
+//                          [--request-hz 0.5] [--arrivals poisson|burst] [--seed 1]
 //
 // FLEET_BRIDGE_NODE_ARGS / FLEET_SIMS_NODE_ARGS (e.g. "--cpu-prof") pass node flags to the two children.
 // FLEET_BRIDGE_STDOUT=file keeps the bridge's stdout (where V8 writes `--trace-gc` lines) in that file.
@@ -18,6 +19,8 @@ import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { toolPath } from "../test/helpers/real-io.js";
 import { Observer } from "../test/bridge/helpers.js";
 import { FLEET_TARGET_TEXT, formatVerdict, judgeFleet, type FleetVerdict } from "./fleet-target.js";
+import { ARRIVAL_PATTERNS, arrivalTimes, type ArrivalPattern } from "./fleet-arrivals.js";
+import { mulberry32 } from "../protocol/transport/inproc-pipe.js";
 import { formatMachineSpeed, measureMachineSpeed, type MachineSpeed } from "./machine-speed.js";
 
 export interface FleetOptions {
@@ -27,6 +30,10 @@ export interface FleetOptions {
   broker?: "auto" | "aedes" | "mosquitto";
   /** Pause/resume requests per device per second during the window. */
   requestHz?: number;
+  /** When the requests are sent (fleet-arrivals.ts); default poisson. */
+  arrivals?: ArrivalPattern;
+  /** Seed of the Poisson arrival times (default 1). */
+  seed?: number;
   /** Signed starts the bench keeps in flight at once (default 4); the device count sends them all at once. */
   startsInFlight?: number;
   log?: (line: string) => void;
@@ -46,6 +53,8 @@ export interface FleetResult {
   sessionsEnded: number;
   /** Their reasons, as the bridge's state gave them, with counts. */
   endReasons: Record<string, number>;
+  /** How the requests were spread over the window. */
+  arrivals: ArrivalPattern;
   rttMs: { p50: number; p99: number; max: number };
   startRttMs: { p50: number; p99: number };
   telemetryPerS: number;
@@ -234,8 +243,9 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const active = ids.filter((id) => running.has(id));
     if (active.length === 0) throw new Error("fleet bench: no session started");
 
-    // Measurement window: pause/resume requests spread evenly across devices.
+    // Measurement window: pause/resume requests, the devices in turn, at the times fleet-arrivals.ts gives.
     const hz = o.requestHz ?? 0.5;
+    const arrivals = o.arrivals ?? "poisson";
     const b0 = procUsage(bridgePid);
     const m0 = brokerPid ? procUsage(brokerPid) : undefined;
     const s0 = procUsage(sims.pid!);
@@ -245,21 +255,24 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     const st0 = states;
     const paused = new Set<string>();
     const totalMs = o.seconds * 1000;
-    const perTick = Math.max(1, Math.round((n * hz) / 20));
+    const times = arrivalTimes(arrivals, n * hz, totalMs, mulberry32(o.seed ?? 1));
     let cursor = 0;
-    while (performance.now() - t0 < totalMs) {
-      for (let k = 0; k < perTick; k++) {
-        const id = active[cursor++ % active.length];
-        if (paused.has(id)) {
-          paused.delete(id);
-          send(id, "resume", {}, true);
-        } else {
-          paused.add(id);
-          send(id, "pause", {}, false);
-        }
+    for (const at of times) {
+      // Sleep until the next request is due; those that fell due meanwhile go out at once, late rather
+      // than dropped, and their round trip counts from when they actually left.
+      const wait = at - (performance.now() - t0);
+      if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+      const id = active[cursor++ % active.length];
+      if (paused.has(id)) {
+        paused.delete(id);
+        send(id, "resume", {}, true);
+      } else {
+        paused.add(id);
+        send(id, "pause", {}, false);
       }
-      await new Promise((r) => setTimeout(r, 50));
     }
+    const left = totalMs - (performance.now() - t0);
+    if (left >= 1) await new Promise((r) => setTimeout(r, left));
     const wallS = (performance.now() - t0) / 1000;
     const b1 = procUsage(bridgePid);
     const m1 = brokerPid ? procUsage(brokerPid) : undefined;
@@ -290,6 +303,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       watchdogCleared: retried.size,
       sessionsEnded: ended.size,
       endReasons,
+      arrivals,
       rttMs: { p50: round(pct(rtt, 50)), p99: round(pct(rtt, 99)), max: round(rtt[rtt.length - 1] ?? NaN) },
       startRttMs: { p50: round(pct(startRtt, 50)), p99: round(pct(startRtt, 99)) },
       telemetryPerS: Math.round(tlmN / wallS),
@@ -328,7 +342,7 @@ function printHuman(r: FleetResult): void {
   const lines = [
     `fleet: ${r.devices} devices on ${r.broker}, ${r.seconds} s window (load average ${r.loadAvg1m} at its end)`,
     `  machine (idle, before the run): ${formatMachineSpeed(r.machine)}`,
-    `  request round trip (pause/resume via bridge): p50 ${r.rttMs.p50} ms, p99 ${r.rttMs.p99} ms, max ${r.rttMs.max} ms (${r.requests} requests, ${r.requestErrors} errors)`,
+    `  request round trip (pause/resume via bridge, ${r.arrivals} arrivals): p50 ${r.rttMs.p50} ms, p99 ${r.rttMs.p99} ms, max ${r.rttMs.max} ms (${r.requests} requests, ${r.requestErrors} errors)`,
     `  start round trip (until the session is under way): p50 ${r.startRttMs.p50} ms, p99 ${r.startRttMs.p99} ms; ${r.sessions} sessions running, ${r.startRefused} refused, ${r.watchdogCleared} cleared a latched WATCHDOG first`,
     `  sessions that came back on their own: ${r.sessionsEnded}${r.sessionsEnded ? ` (${Object.entries(r.endReasons).sort((a, b) => b[1] - a[1]).map(([why, k]) => `${why}: ${k}`).join(", ")})` : ""}`,
     `  telemetry: ${r.telemetryPerS} msg/s (${r.telemetryPerDevicePerS} per device), retained state: ${r.statePerS} msg/s`,
@@ -347,6 +361,8 @@ if (isMain) {
       seconds: { type: "string", default: "8" },
       broker: { type: "string", default: "auto" },
       "request-hz": { type: "string", default: "0.5" },
+      arrivals: { type: "string", default: "poisson" },
+      seed: { type: "string", default: "1" },
       "starts-in-flight": { type: "string", default: "4" },
       json: { type: "boolean", default: false },
     },
@@ -359,7 +375,13 @@ if (isMain) {
   if (!["auto", "aedes", "mosquitto"].includes(broker ?? "")) throw new Error("--broker: must be auto, aedes or mosquitto");
   const startsInFlight = Number(values["starts-in-flight"]);
   if (!Number.isInteger(startsInFlight) || startsInFlight < 1) throw new Error("--starts-in-flight: must be a positive integer");
-  const r = await runFleetBench({ devices, seconds, broker, requestHz: Number(values["request-hz"]), startsInFlight, log: values.json ? () => undefined : undefined });
+  const arrivals = values.arrivals as ArrivalPattern;
+  if (!ARRIVAL_PATTERNS.includes(arrivals)) throw new Error(`--arrivals: must be ${ARRIVAL_PATTERNS.join(" or ")}`);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed)) throw new Error("--seed: must be an integer");
+  const requestHz = Number(values["request-hz"]);
+  if (!(requestHz > 0)) throw new Error("--request-hz: must be > 0");
+  const r = await runFleetBench({ devices, seconds, broker, requestHz, arrivals, seed, startsInFlight, log: values.json ? () => undefined : undefined });
   if (values.json) process.stdout.write(JSON.stringify(r) + "\n");
   else printHuman(r);
   process.exit(0);
