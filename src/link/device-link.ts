@@ -60,7 +60,9 @@ export interface LinkQuality {
   retries: number;
   /** Commands that got no ack after every retry. */
   failedCommands: number;
+  /** Round trip of the latest command acked on its first send; retried commands give no sample. */
   rttLastMs: number | undefined;
+  /** Mean round trip over the commands acked on their first send. */
   rttAvgMs: number | undefined;
   /** Milliseconds since the last telemetry frame (undefined before the first). */
   tlmAgeMs: number | undefined;
@@ -374,10 +376,15 @@ export class DeviceLink {
     if (!p.acked) {
       p.acked = true;
       this.clock.clearTimeout(p.timer);
-      const rtt = this.clock.now() - p.sentAt;
-      this.q.rttLast = rtt;
-      this.q.rttSum += rtt;
-      this.q.rttN++;
+      // Karn's algorithm: once a command went out again, its ack may answer any of the sends (a retry
+      // carries the same id). Timed from the latest send it is too short when an earlier, slow send is
+      // the one answered; timed from the first it adds the ack timeouts when that send was lost.
+      if (p.attempts === 1) {
+        const rtt = this.clock.now() - p.sentAt;
+        this.q.rttLast = rtt;
+        this.q.rttSum += rtt;
+        this.q.rttN++;
+      }
     } else if (ack.result === "accepted") return; // a retry's duplicate acceptance
     if (ack.result !== "accepted") this.pending.delete(ack.id);
     p.cbs.onAck?.(ack);

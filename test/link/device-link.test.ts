@@ -72,7 +72,7 @@ describe("DeviceLink handshake", () => {
 });
 
 describe("DeviceLink commands", () => {
-  it("retries with the same id after each ack timeout and counts lost acks and RTT", () => {
+  it("retries with the same id after each ack timeout and counts lost acks, with no RTT sample", () => {
     const s = setup();
     handshake(s);
     let drops = 2;
@@ -88,7 +88,8 @@ describe("DeviceLink commands", () => {
     const q = s.link.quality();
     expect(q.lostAcks).toBe(2);
     expect(q.retries).toBe(2);
-    expect(q.rttLastMs).toBe(0);
+    // The ack cannot be matched to one of the three sends (rtt.test.ts).
+    expect(q.rttLastMs).toBeUndefined();
   });
 
   it("fails after 1 + 3 attempts with no ack", () => {
