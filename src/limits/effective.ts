@@ -10,7 +10,7 @@
 import type { CapsMsg } from "../../protocol/index.js";
 import type { Action } from "../programs/compile.js";
 import { compileProgram } from "../programs/compile.js";
-import { DEFAULT_RETURN_PROFILE, type PlanSegment } from "../programs/plan.js";
+import { sessionReturnProfile, type PlanSegment } from "../programs/plan.js";
 import type { Program } from "../programs/schema.js";
 import { LIMIT_FIELDS, type LimitSet } from "./limit-set.js";
 
@@ -164,21 +164,26 @@ export const INVERTED_TIME_MARGIN = 0.9;
 /**
  * Refuses a plan that would keep the user head-down (tilt > 0) longer than the device's cap allows,
  * counting the way back to horizontal as the session's return runs it: traction eased off first, then
- * the descent, no faster than the device's return speed and rate nor the effective limits. Head-down
- * time is summed over the whole program (never reset), which can only overestimate what the firmware counts.
+ * the descent, at the speed and rate of sessionReturnProfile (the session's own cap, the device's and
+ * the effective limits, whichever is slowest). Head-down time is summed over the whole program (never
+ * reset), which can only overestimate what the firmware counts.
  */
 export function checkInvertedTime(
   plan: { segments: readonly PlanSegment[] },
   caps: InvertedTimeCaps,
   lim?: Pick<EffectiveLimits, "speedMax" | "rateMax">,
   margin = INVERTED_TIME_MARGIN,
+  /** The session's own return settings when they differ from the defaults (a slower one counts). */
+  session?: { returnSpeed?: number; returnRate?: number },
 ): CheckResult {
   const cap = caps.maxInvertedS;
-  const returnSpeed = caps.axes.tilt?.returnSpeed;
-  if (cap === undefined || returnSpeed === undefined) return { ok: true };
-  // A slow profile speedMax or rateMax slows the return too: the session never commands past them.
-  const descentSpeed = Math.min(returnSpeed, lim?.speedMax ?? Infinity);
-  const releaseRate = Math.min(caps.axes.traction?.returnRate ?? DEFAULT_RETURN_PROFILE.returnRate, lim?.rateMax ?? Infinity);
+  if (cap === undefined || !caps.axes.tilt) return { ok: true };
+  // The device's advertised return speed is only an upper bound: the session returns no faster than its
+  // own return speed nor the limits, so estimating with the device's figure alone would accept programs
+  // that keep the user head-down past the cap. Taking the session's profile keeps one source for both.
+  const ret = sessionReturnProfile(caps.axes, lim);
+  const descentSpeed = Math.min(ret.returnSpeed, session?.returnSpeed ?? Infinity);
+  const releaseRate = Math.min(ret.returnRate, session?.returnRate ?? Infinity);
   const budget = cap * margin;
   let headDown = 0;
   for (const seg of plan.segments) {

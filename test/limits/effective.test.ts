@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CapsMsg } from "../../protocol/index.js";
 import { DEFAULT_DEVICE_AXES } from "../../src/limits/device-defaults.js";
-import { planProgram } from "../../src/programs/plan.js";
+import { DEFAULT_RETURN_PROFILE, planProgram, sessionReturnProfile } from "../../src/programs/plan.js";
 import {
   checkInvertedTime, checkPlan, checkProgram, INVERTED_TIME_MARGIN, clampToLimits, effectiveLimits, limitsMessageFields, LimitsError,
   type EffectiveLimits, type LimitSet, type LimitSource,
@@ -158,7 +158,7 @@ describe("checkInvertedTime", () => {
     const r = checkInvertedTime(plan, caps);
     expect(r).toMatchObject({ ok: false, step: 2, stepType: "hold", field: "maxInvertedS", source: "device", limit: 810 });
     if (!r.ok) {
-      expect(r.asked).toBe(Math.ceil(plan.segments[0]!.headDownS + 800 + 40 / device.tilt!.returnSpeed));
+      expect(r.asked).toBe(Math.ceil(plan.segments[0]!.headDownS + 800 + 40 / sessionReturnProfile(device).returnSpeed));
       expect(r.message).toBe(`step 2 (hold) keeps the user head-down for ${r.asked} s with the way back to horizontal, but the device allows 900 s (a plan may use 90% of it: 810 s)`);
     }
     expect(checkPlan(plan, effectiveLimits(device), caps)).toEqual(r);
@@ -184,9 +184,53 @@ describe("checkInvertedTime", () => {
     );
     const hold = plan.segments.findIndex((s) => s.kind === "dwell");
     const headDown = plan.segments.slice(0, hold + 1).reduce((t, s) => t + s.headDownS, 0);
-    const expected = { ok: false, step: 2, field: "maxInvertedS", asked: Math.ceil(headDown + 700 / 20 + 30 / device.tilt!.returnSpeed) };
+    const expected = { ok: false, step: 2, field: "maxInvertedS", asked: Math.ceil(headDown + 700 / 20 + 30 / sessionReturnProfile(device).returnSpeed) };
     expect(checkInvertedTime(plan, caps)).toMatchObject(expected);
     expect(checkPlan(plan, effectiveLimits(device), caps)).toMatchObject(expected);
+  });
+
+  // A device may advertise a faster return than the session runs: the session never returns faster
+  // than its own DEFAULT_RETURN_PROFILE.returnSpeed, so the check must count the slower, real descent.
+  const withReturnSpeed = (returnSpeed: number): CapsMsg["axes"] => ({ ...device, tilt: { ...device.tilt!, returnSpeed } });
+  const holdAt60 = (seconds: number) => planProgram(prog([{ type: "ramp", to: 60, speed: 5 }, { type: "hold", seconds }]), { startTilt: -80, accel: 10 });
+
+  it("counts the descent at the session's return speed when the device advertises a faster one", () => {
+    const fast = withReturnSpeed(10);
+    const fastCaps = { maxInvertedS: 900, axes: fast };
+    const plan = holdAt60(790);
+    expect(DEFAULT_RETURN_PROFILE.returnSpeed).toBe(4);
+    // 12.25 s of the ramp head-down + 790 s hold: with the descent from 60 deg at the device's 10 deg/s
+    // (6 s) it would fit the 810 s budget; at the session's real 4 deg/s (15 s) it does not.
+    expect(plan.headDownS + 60 / 10).toBeLessThanOrEqual(810);
+    const expected = {
+      ok: false, step: 2, stepType: "hold", field: "maxInvertedS", source: "device", limit: 810, asked: 818,
+      message: "step 2 (hold) keeps the user head-down for 818 s with the way back to horizontal, but the device allows 900 s (a plan may use 90% of it: 810 s)",
+    };
+    expect(Math.ceil(plan.headDownS + 60 / 4)).toBe(818);
+    expect(checkInvertedTime(plan, fastCaps)).toEqual(expected);
+    expect(checkInvertedTime(plan, fastCaps, effectiveLimits(fast))).toEqual(expected);
+    expect(checkPlan(plan, effectiveLimits(fast), fastCaps)).toEqual(expected);
+    // Limits slower than the session's own speed slow the estimate further, as they slow the return.
+    expect(checkInvertedTime(holdAt60(700), fastCaps, effectiveLimits(fast, { speedMax: 0.5 })))
+      .toMatchObject({ ok: false, step: 2, asked: Math.ceil(holdAt60(700).headDownS + 60 / 0.5) });
+    expect(checkInvertedTime(holdAt60(700), fastCaps, effectiveLimits(fast))).toEqual({ ok: true });
+  });
+
+  it("still counts the descent at the device's return speed when it is slower than the session's", () => {
+    const slowCaps = { maxInvertedS: 900, axes: withReturnSpeed(2) };
+    // 12.25 + 780 s fits with the descent at 4 deg/s (15 s), not at the device's 2 deg/s (30 s).
+    const plan = holdAt60(780);
+    expect(checkInvertedTime(plan, caps)).toEqual({ ok: true });
+    const r = checkInvertedTime(plan, slowCaps);
+    expect(r).toMatchObject({ ok: false, step: 2, field: "maxInvertedS", limit: 810, asked: Math.ceil(plan.headDownS + 60 / 2) });
+    if (!r.ok) expect(r.message).toMatch(/^step 2 \(hold\) keeps the user head-down for 823 s /);
+  });
+
+  it("counts a session configured to return more slowly than its default", () => {
+    const plan = holdAt60(780);
+    expect(checkInvertedTime(plan, caps, undefined, undefined, { returnSpeed: 4 })).toEqual({ ok: true });
+    const r = checkInvertedTime(plan, caps, undefined, undefined, { returnSpeed: 2 });
+    expect(r).toMatchObject({ ok: false, field: "maxInvertedS", limit: 810, asked: Math.ceil(plan.headDownS + 60 / 2) });
   });
 
   it("a refusal never says the plan asks for exactly what it may use", () => {
