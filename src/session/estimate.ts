@@ -37,7 +37,8 @@ export function returnRemainingS(x: ReturnEstimateInput, r: ReturnEstimateSettin
     const here = i === start && x.phase !== undefined;
     switch (p) {
       case "release":
-        total += Math.max(0, x.force) / r.returnRate;
+        // Nothing to release takes no time, even where the limits allow no traction at all (rate 0).
+        if (x.force > 0) total += x.force / r.returnRate;
         break;
       case "descend":
         moveTo(0, r.returnSpeed);

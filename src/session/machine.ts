@@ -180,10 +180,21 @@ function current(ctx: SessionContext): Action | undefined {
   return ctx.actions[ctx.index];
 }
 
+/**
+ * The tilt speed and traction release rate of the session's return: the slowest of its own settings, the
+ * device's and the effective limits, times the slowdown after a supervisor finding. The return, its time
+ * estimate and the preflight's head-down check must agree on these, so they are worked out here only.
+ */
+export function returnRates(ctx: Pick<SessionContext, "caps" | "ret" | "limits" | "speedFactor">): { tilt: number; traction: number } {
+  const axes = ctx.caps?.axes;
+  return {
+    tilt: Math.min(axes?.tilt?.returnSpeed ?? Infinity, ctx.ret.returnSpeed, ctx.limits?.speedMax ?? Infinity) * ctx.speedFactor,
+    traction: Math.min(axes?.traction?.returnRate ?? Infinity, ctx.ret.returnRate, ctx.limits?.rateMax ?? Infinity) * ctx.speedFactor,
+  };
+}
+
 function returnSpeed(ctx: SessionContext): number {
-  const dev = ctx.caps?.axes.tilt?.returnSpeed ?? ctx.ret.returnSpeed;
-  const lim = ctx.limits?.speedMax ?? dev;
-  return Math.min(dev, ctx.ret.returnSpeed, lim) * ctx.speedFactor;
+  return returnRates(ctx).tilt;
 }
 
 function hasTraction(ctx: SessionContext): boolean {
@@ -581,7 +592,7 @@ export const sessionMachine = setup({
         releaseCheck: { always: [{ guard: ({ context }) => (context.caps?.axes.traction !== undefined && hasTraction(context)), target: "release" }, { target: "descendCheck" }] },
         release: {
           entry: assign(({ context }) => {
-            const rate = Math.min(context.caps?.axes.traction?.returnRate ?? context.ret.returnRate, context.ret.returnRate, context.limits?.rateMax ?? Infinity) * context.speedFactor;
+            const rate = returnRates(context).traction;
             const f = context.tlm?.force ?? 0;
             return { cmd: clampForce(context, 0, rate), cmdTimeoutMs: (2 * (f / rate) + 10) * 1000 };
           }),

@@ -21,7 +21,7 @@ import {
   type SupervisorMemory,
   type Thresholds,
 } from "../safety/supervisor.js";
-import { sampleIsPassive, sampleUpdate, sessionMachine, type DiscomfortKind, type Outcome, type ReturnSettings, type SessionEventKind, type SessionMachineEvent } from "./machine.js";
+import { returnRates, sampleIsPassive, sampleUpdate, sessionMachine, type DiscomfortKind, type Outcome, type ReturnSettings, type SessionEventKind, type SessionMachineEvent } from "./machine.js";
 
 export type SessionPhase = "connecting" | "preflight" | "running" | "paused" | "returning" | "completed" | "aborted" | "fault" | "refused";
 
@@ -221,15 +221,16 @@ export function startSession(opts: SessionOptions): SessionHandle {
     const tlm = ctx.tlm;
     let remainingS: number | undefined;
     const up = ctx.caps?.axes.tilt?.upright ?? -80;
+    const rates = returnRates(ctx);
     const settings: ReturnEstimateSettings = {
       upright: up,
-      returnSpeed: Math.min(ctx.ret.returnSpeed, ctx.caps?.axes.tilt?.returnSpeed ?? ctx.ret.returnSpeed, ctx.limits?.speedMax ?? Infinity) * ctx.speedFactor,
+      returnSpeed: rates.tilt,
       approachSpeed: Math.min(ctx.ret.approachSpeed, 1),
       approachZone: ctx.ret.approachZone,
       restS: ctx.ret.restS,
       pauseS: ctx.ret.pauseS,
       pauseTilt: ctx.ret.pauseTilt,
-      returnRate: Math.min(ctx.ret.returnRate, ctx.caps?.axes.traction?.returnRate ?? ctx.ret.returnRate),
+      returnRate: rates.traction,
     };
     const tilt = ctx.caps?.axes.tilt ? (tlm?.tilt ?? up) : up;
     if (phase === "running" || phase === "paused") {

@@ -17,4 +17,9 @@ describe("returnRemainingS", () => {
     expect(returnRemainingS({ tilt: 0, force: 0, wasHeadDown: true, phase: "rest", inPhaseS: 45 }, R)).toBeCloseTo(15 + 3.75 + 10 + 13.75 + 10, 6);
     expect(returnRemainingS({ tilt: -80, force: 0, wasHeadDown: true, phase: "approach", inPhaseS: 99 }, R)).toBe(0);
   });
+
+  it("gives a finite figure with no traction to release where the limits allow no traction (rate 0)", () => {
+    // A table without a traction axis has an effective rateMax of 0; 0 N at 0 N/s must not read as NaN.
+    expect(returnRemainingS({ tilt: -40, force: 0, wasHeadDown: false }, { ...R, returnRate: 0 })).toBeCloseTo(30 / 4 + 10, 6);
+  });
 });
