@@ -2,17 +2,14 @@
 // a fault plan with several --drop-link entries, frames in flight when an outage starts, and a corrupted
 // byte that turns into a line break. Virtual time only.
 import { describe, expect, it } from "vitest";
-import { FrameReader, VirtualClock, encodeFrame, mulberry32, type AnyMsg, type DropReason, type Rng } from "../../protocol/index.js";
-import { FaultyTransport } from "../index.js";
-import { Loopback } from "./loopback.js";
+import { FrameReader, encodeFrame, mulberry32, type AnyMsg, type DropReason, type Rng } from "../../protocol/index.js";
+import { faultyOverLoopback } from "./loopback.js";
 
 const hb = (seq: number): AnyMsg => ({ v: 1, seq, type: "hb" });
 
 describe("FaultyTransport outages", () => {
   it("a shorter outage inside a longer one does not end the longer one early", () => {
-    const clock = new VirtualClock();
-    const inner = new Loopback();
-    const t = new FaultyTransport(inner, clock, mulberry32(1));
+    const { clock, inner, t } = faultyOverLoopback(mulberry32(1));
     const got: AnyMsg[] = [];
     t.setHandlers({ onMessage: (m) => got.push(m) });
     // --drop-link 0:10 --drop-link 2:1: the link is down from 0 s to 10 s.
@@ -32,9 +29,7 @@ describe("FaultyTransport outages", () => {
   });
 
   it("a frame sent before an outage but due during it is lost, as on the in-process link", () => {
-    const clock = new VirtualClock();
-    const inner = new Loopback();
-    const t = new FaultyTransport(inner, clock, mulberry32(1));
+    const { clock, inner, t } = faultyOverLoopback(mulberry32(1));
     t.faults.latencyMs = 100;
     t.send(hb(1));
     clock.advance(50);
@@ -62,9 +57,7 @@ describe("FaultyTransport corruption", () => {
     const msg: AnyMsg = { v: 1, seq: 3, type: "move", id: "m-1", axis: "tilt", target: 10, speed: 2 };
     const frame = Buffer.from(encodeFrame(msg), "utf8");
     for (const at of [0, 10, frame.length - 3, frame.length - 2]) {
-      const clock = new VirtualClock();
-      const inner = new Loopback();
-      const t = new FaultyTransport(inner, clock, rngHitting(frame.length, at, 0x0a));
+      const { clock, inner, t } = faultyOverLoopback(rngHitting(frame.length, at, 0x0a));
       const reported: DropReason[] = [];
       t.setHandlers({ onMessage: () => {}, onDrop: (r) => reported.push(r) });
       t.faults.corruptRate = 0.5;

@@ -6,7 +6,7 @@ import { VirtualClock, mulberry32, validate, type AnyMsg } from "../../protocol/
 import { brakeDistance, stepSegment, type AxisSetpoint } from "../firmware/profile.js";
 import { planReturn } from "../firmware/return-plan.js";
 import { decide } from "../firmware/safety.js";
-import { Loopback } from "./loopback.js";
+import { Loopback, faultyOverLoopback } from "./loopback.js";
 import { FaultyTransport, createSimDevice, parseSimConfig, SimConfigError, parseDropLink, parseLatency, parsePowerLoss, parseSensorBias, parseCorrupt } from "../index.js";
 
 describe("motion profile", () => {
@@ -160,9 +160,7 @@ describe("fault flags", () => {
 describe("link faults on a wrapped transport (serial, MQTT)", () => {
   const hb: AnyMsg = { v: 1, seq: 1, type: "hb" };
   it("drops everything while down, then delivers again", () => {
-    const clock = new VirtualClock();
-    const inner = new Loopback();
-    const t = new FaultyTransport(inner, clock, mulberry32(1));
+    const { clock, inner, t } = faultyOverLoopback(mulberry32(1));
     const got: AnyMsg[] = [];
     t.setHandlers({ onMessage: (m) => got.push(m) });
     t.dropFor(1000);
@@ -175,9 +173,7 @@ describe("link faults on a wrapped transport (serial, MQTT)", () => {
     expect(got).toHaveLength(1);
   });
   it("corrupted frames fail their CRC and count as drops", () => {
-    const clock = new VirtualClock();
-    const inner = new Loopback();
-    const t = new FaultyTransport(inner, clock, mulberry32(2));
+    const { clock, inner, t } = faultyOverLoopback(mulberry32(2));
     let ok = 0;
     t.setHandlers({ onMessage: () => ok++ });
     t.faults.corruptRate = 0.05;
@@ -187,9 +183,7 @@ describe("link faults on a wrapped transport (serial, MQTT)", () => {
     expect(ok + dropped).toBe(200);
   });
   it("delays by latency plus jitter, keeping order", () => {
-    const clock = new VirtualClock();
-    const inner = new Loopback();
-    const t = new FaultyTransport(inner, clock, mulberry32(3));
+    const { clock, inner, t } = faultyOverLoopback(mulberry32(3));
     const seqs: number[] = [];
     t.setHandlers({ onMessage: (m) => seqs.push(m.seq) });
     t.faults.latencyMs = 100;

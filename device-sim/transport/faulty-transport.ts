@@ -52,7 +52,6 @@ export class FaultyTransport implements MessageTransport, LinkFaultControl {
     this.outages.cut(ms);
   }
 
-
   setHandlers(h: TransportHandlers): void {
     this.handlers = h;
   }

@@ -117,7 +117,6 @@ export class InprocLink {
   dropFor(ms: number): void {
     this.outages.cut(ms);
   }
-
 }
 
 /**

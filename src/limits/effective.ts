@@ -173,7 +173,7 @@ export function checkInvertedTime(
   caps: InvertedTimeCaps,
   lim?: Pick<EffectiveLimits, "speedMax" | "rateMax">,
   margin = INVERTED_TIME_MARGIN,
-  /** The session's own return settings when they differ from the defaults (a slower one counts). */
+  /** The speed and rate the session's own return runs at (session/machine.ts returnRates); a slower one counts. */
   session?: { returnSpeed?: number; returnRate?: number },
 ): CheckResult {
   const cap = caps.maxInvertedS;

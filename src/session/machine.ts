@@ -775,7 +775,9 @@ function preflightCheck(ctx: SessionContext): Partial<SessionContext> {
   if (caps.axes.tilt) {
     try {
       const plan = planActions(ctx.actions, { startTilt: tlm.tilt ?? caps.axes.tilt.upright, accel: caps.axes.tilt.accelMax ?? 10, startForce: Math.max(0, tlm.force ?? 0) });
-      const inv = checkInvertedTime(plan, caps, limits, undefined, ctx.ret);
+      // The return as this session would run it (before any slowdown), so the check and the return agree.
+      const back = returnRates({ caps, ret: ctx.ret, limits, speedFactor: 1 });
+      const inv = checkInvertedTime(plan, caps, limits, undefined, { returnSpeed: back.tilt, returnRate: back.traction });
       if (!inv.ok) return { refusal: `program "${ctx.program.name}" refused: ${inv.message}`, limits };
     } catch (e) {
       return { refusal: `program "${ctx.program.name}" cannot be planned on this device: ${(e as Error).message}`, limits };
