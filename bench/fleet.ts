@@ -3,7 +3,7 @@
 // telemetry throughput, and CPU and memory per device (bridge process, broker, simulators).
 //
 //   npm run bench:fleet -- --devices 1000 --seconds 20 [--json] [--broker aedes|mosquitto] [--starts-in-flight 4]
-//                          [--request-hz 0.5] [--arrivals poisson|burst] [--seed 1]
+//                          [--request-hz 0.5] [--arrivals poisson|burst] [--seed 1] [--sims-sched idle|normal]
 //
 // FLEET_BRIDGE_NODE_ARGS / FLEET_SIMS_NODE_ARGS (e.g. "--cpu-prof") pass node flags to the two children.
 // FLEET_BRIDGE_STDOUT=file keeps the bridge's stdout (where V8 writes `--trace-gc` lines) in that file.
@@ -22,6 +22,7 @@ import { FLEET_TARGET_TEXT, formatVerdict, judgeFleet, type FleetVerdict } from 
 import { ARRIVAL_PATTERNS, arrivalTimes, type ArrivalPattern } from "./fleet-arrivals.js";
 import { mulberry32 } from "../protocol/transport/inproc-pipe.js";
 import { formatMachineSpeed, measureMachineSpeed, type MachineSpeed } from "./machine-speed.js";
+import { SIM_SCHEDS, policyOf, simLaunch, type SimSched } from "./sim-priority.js";
 
 export interface FleetOptions {
   devices: number;
@@ -36,6 +37,8 @@ export interface FleetOptions {
   seed?: number;
   /** Signed starts the bench keeps in flight at once (default 4); the device count sends them all at once. */
   startsInFlight?: number;
+  /** The simulators' scheduling class (sim-priority.ts); default idle. */
+  simsSched?: SimSched;
   log?: (line: string) => void;
 }
 
@@ -66,6 +69,8 @@ export interface FleetResult {
   bridgeRssMb: number;
   brokerCpuPct: number | null;
   simsCpuPct: number;
+  /** The scheduling policy the simulators' process ran under, read back from /proc ("idle", "normal"). */
+  simsPolicy: string;
   /** This process: the request client and state observer (and the broker too when it is aedes, in process). */
   clientCpuPct: number;
   /** The machine's 1-minute load average at the end of the window (other work on the machine shows here). */
@@ -131,7 +136,12 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
     let simsReady = false;
     // FLEET_SIMS_NODE_ARGS (e.g. "--cpu-prof") profiles the simulators' process.
     const simArgs = (process.env.FLEET_SIMS_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    sims = spawn(process.execPath, [...simArgs, "--import", "tsx", join(ROOT, "bench/fleet-sims.ts"), "--url", broker.url, "--count", String(n)], { stdio: ["ignore", "pipe", "inherit"] });
+    const simsSched = o.simsSched ?? "idle";
+    const chrt = toolPath("chrt");
+    if (simsSched === "idle" && chrt === undefined) log("chrt (util-linux) not found: the simulators run in the normal scheduling class");
+    const launch = simLaunch(simsSched, process.execPath, [...simArgs, "--import", "tsx", join(ROOT, "bench/fleet-sims.ts"), "--url", broker.url, "--count", String(n)], chrt);
+    // chrt sets the policy and execs node, so the child's pid is the simulators' own.
+    sims = spawn(launch.command, launch.args, { stdio: ["ignore", "pipe", "inherit"] });
     let buf = "";
     sims.stdout?.setEncoding("utf8");
     sims.stdout?.on("data", (s: string) => {
@@ -146,7 +156,8 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       }
     });
     await waitUntil(() => simsReady, 30_000 + n * 100, "simulated devices to connect");
-    log(`${n} simulated devices connected`);
+    const simsPolicy = policyOf(sims.pid!) ?? "unknown";
+    log(`${n} simulated devices connected (scheduling class: ${simsPolicy})`);
 
     const cfg = join(dir, "bridge.yaml");
     writeFileSync(cfg, [
@@ -315,6 +326,7 @@ export async function runFleetBench(o: FleetOptions): Promise<FleetResult> {
       bridgeRssMb: round(b1?.rssMb ?? NaN, 1),
       brokerCpuPct: brokerCpu === null ? null : round(brokerCpu, 1),
       simsCpuPct: round(simCpu, 1),
+      simsPolicy,
       clientCpuPct: round(((c1.user + c1.system) / 1e6 / wallS) * 100, 1),
       loadAvg1m: round(load),
       machine,
@@ -346,7 +358,7 @@ function printHuman(r: FleetResult): void {
     `  start round trip (until the session is under way): p50 ${r.startRttMs.p50} ms, p99 ${r.startRttMs.p99} ms; ${r.sessions} sessions running, ${r.startRefused} refused, ${r.watchdogCleared} cleared a latched WATCHDOG first`,
     `  sessions that came back on their own: ${r.sessionsEnded}${r.sessionsEnded ? ` (${Object.entries(r.endReasons).sort((a, b) => b[1] - a[1]).map(([why, k]) => `${why}: ${k}`).join(", ")})` : ""}`,
     `  telemetry: ${r.telemetryPerS} msg/s (${r.telemetryPerDevicePerS} per device), retained state: ${r.statePerS} msg/s`,
-    `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS; broker ${r.brokerCpuPct ?? "n/a"}% CPU; simulators ${r.simsCpuPct}% CPU; bench client ${r.clientCpuPct}% CPU`,
+    `  bridge process: ${r.bridgeCpuPct}% CPU, ${r.bridgeRssMb} MB RSS; broker ${r.brokerCpuPct ?? "n/a"}% CPU; simulators ${r.simsCpuPct}% CPU (${r.simsPolicy} class); bench client ${r.clientCpuPct}% CPU`,
     `  per device: bridge ${r.cpuPctPerDevice.bridge}% CPU, ${r.memMbPerDevice.bridge} MB; broker ${r.cpuPctPerDevice.broker ?? "n/a"}% CPU; simulators ${r.cpuPctPerDevice.sims}% CPU, ${r.memMbPerDevice.sims} MB`,
     `  target (${FLEET_TARGET_TEXT}): ${formatVerdict(r.target, r.devices)}`,
   ];
@@ -363,6 +375,7 @@ if (isMain) {
       "request-hz": { type: "string", default: "0.5" },
       arrivals: { type: "string", default: "poisson" },
       seed: { type: "string", default: "1" },
+      "sims-sched": { type: "string", default: "idle" },
       "starts-in-flight": { type: "string", default: "4" },
       json: { type: "boolean", default: false },
     },
@@ -381,7 +394,9 @@ if (isMain) {
   if (!Number.isInteger(seed)) throw new Error("--seed: must be an integer");
   const requestHz = Number(values["request-hz"]);
   if (!(requestHz > 0)) throw new Error("--request-hz: must be > 0");
-  const r = await runFleetBench({ devices, seconds, broker, requestHz, arrivals, seed, startsInFlight, log: values.json ? () => undefined : undefined });
+  const simsSched = values["sims-sched"] as SimSched;
+  if (!SIM_SCHEDS.includes(simsSched)) throw new Error(`--sims-sched: must be ${SIM_SCHEDS.join(" or ")}`);
+  const r = await runFleetBench({ devices, seconds, broker, requestHz, arrivals, seed, startsInFlight, simsSched, log: values.json ? () => undefined : undefined });
   if (values.json) process.stdout.write(JSON.stringify(r) + "\n");
   else printHuman(r);
   process.exit(0);

@@ -107,7 +107,7 @@ export function formatTable(r: BenchReport): string {
     else {
       rows.push([
         `fleet (${f.devices} devices, ${f.broker})`,
-        `request p50 ${f.rttMs.p50} ms, p99 ${f.rttMs.p99} ms (${f.arrivals} arrivals); ${f.telemetryPerDevicePerS} samples/s per device`,
+        `request p50 ${f.rttMs.p50} ms, p99 ${f.rttMs.p99} ms (${f.arrivals} arrivals); ${f.telemetryPerDevicePerS} samples/s per device; simulators in the ${f.simsPolicy} class`,
         `target: ${FLEET_TARGET_TEXT}`,
         "",
         ok(f.target.atTargetScale ? f.target.pass : undefined),
