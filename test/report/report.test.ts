@@ -22,8 +22,9 @@ describe("session chart", () => {
     // One line path per series, carrying its series in the aria label.
     expect(svg).toMatch(/<path[^>]*aria-label="[^"]*series: planned"/);
     expect(svg).toMatch(/<path[^>]*aria-label="[^"]*series: measured"/);
-    // The region above the 25° limit is shaded.
+    // The regions beyond both limits are shaded: above 25° and, past upright, below -80°.
     expect(svg).toContain('aria-label="above limit 25 °"');
+    expect(svg).toContain('aria-label="below limit -80 °"');
     // The event rules.
     expect(svg).toMatch(/aria-label="dizziness reported"/);
     store.close();
