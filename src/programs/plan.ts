@@ -253,8 +253,8 @@ export function planProgram(p: Program, kin: Kinematics): Plan {
 
 /**
  * The slow return the session runs (src/session/machine.ts, `returning`), as configured. The defaults
- * are the session's own (DEFAULT_RETURN there): a completed or stopped program comes back by the
- * session's return, not the firmware's, which only takes over on a fault or a lost link.
+ * below are the session's too (its DEFAULT_RETURN is made from them): a completed or stopped program
+ * comes back by the session's return, not the firmware's, which only takes over on a fault or a lost link.
  */
 export interface ReturnProfile {
   returnSpeed: number;

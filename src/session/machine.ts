@@ -7,7 +7,7 @@ import { and, assign, setup } from "xstate";
 import { faultSpec, type CapsMsg, type Clock, type TelemetryMsg } from "../../protocol/index.js";
 import type { Action } from "../programs/compile.js";
 import type { Program } from "../programs/schema.js";
-import { HEAD_DOWN_DEG, planActions } from "../programs/plan.js";
+import { DEFAULT_RETURN_PROFILE, HEAD_DOWN_DEG, planActions } from "../programs/plan.js";
 import { checkActions, checkInvertedTime, clampToLimits, effectiveLimits, type EffectiveLimits, type LimitSet } from "../limits/effective.js";
 import { clearFaultsActor, motionActor, stopActor, handshakeActor, followDeviceReturnActor, type SessionLink, type CommandFailEvent } from "./actors.js";
 import type { CommandBody } from "../link/device-link.js";
@@ -30,7 +30,10 @@ export interface ReturnSettings {
   returnRate: number;
 }
 
-export const DEFAULT_RETURN: ReturnSettings = { restS: 60, pauseTilt: -15, pauseS: 10, approachZone: 10, approachSpeed: 1, returnSpeed: 4, returnRate: 20 };
+// One set of figures for the return the session runs and the one the plans and estimates draw
+// (programs/plan.ts); upright is the device's, not a setting.
+const { upright: _upright, ...returnDefaults } = DEFAULT_RETURN_PROFILE;
+export const DEFAULT_RETURN: Readonly<ReturnSettings> = Object.freeze(returnDefaults);
 
 export interface SessionInput {
   link: SessionLink;
