@@ -101,6 +101,14 @@ export class Firmware {
   private cmdPos = 0;
   /** The position averaged at boot: with cmdPos, dead reckoning independent of both sensors. */
   private readonly bootPos: number;
+  /**
+   * Commanded travel that confirmed stalls showed never happened. Dead reckoning is only a witness of
+   * how near upright the table may be; left with a stall's travel in it, it would read upright short of
+   * upright, and a later stall there would pass for the end stop and end the return short.
+   */
+  private stalledTravel = 0;
+  /** cmdPos when the stall detector last started its window (no movement seen since). */
+  private stallWindowCmd = 0;
   acted = 0;
   /**
    * Head-down (beyond the rest angle) since the table was last in the approach zone. A return that starts
@@ -367,6 +375,7 @@ export class Firmware {
     inputs.estimate = this.estimate;
     const m = monitor(now, inputs, this.mon, this.monParams);
     this.mon = m.state;
+    if (m.state.stallSince === now) this.stallWindowCmd = this.cmdPos;
     for (const t of m.trips) this.trip(t, now);
 
     if (this.pending.length) {
@@ -394,6 +403,10 @@ export class Firmware {
   }
 
   private trip(t: Trip, now: number): void {
+    if (t.code === "MOTOR_STALL") {
+      this.stalledTravel += this.cmdPos - this.stallWindowCmd;
+      this.stallWindowCmd = this.cmdPos;
+    }
     const atUprightStop = this.trust.trusted === "more head-down" || this.mostUpright() <= this.inside(this.c.tilt.upright) + this.c.tilt.tolerance;
     if (t.code === "MOTOR_STALL" && this.ret && this.ret.stage === "running" && this.currentPhase() === "approach" && atUprightStop) {
       // Crawling into the upright end stop (a sensor reading head-down of the truth) reads as a stall: that
@@ -648,7 +661,7 @@ export class Firmware {
   }
 
   private mostUpright(): number {
-    return this.last ? this.trust.mostUpright(this.last, this.bootPos + this.cmdPos) : this.estimate;
+    return this.last ? this.trust.mostUpright(this.last, this.bootPos + this.cmdPos - this.stalledTravel) : this.estimate;
   }
 
   private currentPhase(): ReturnPhase | undefined {

@@ -71,7 +71,9 @@ export class SensorTrust {
    * The most upright of the credible readings and `reckoned` (where the commanded motion alone puts the
    * table). Whatever sensor is believed, a speed that must be slow near upright is decided on this one:
    * if any witness says the user is close, they may be. Dead reckoning errs toward upright when the
-   * drive lags or stalls on the way up, which only makes the approach start earlier.
+   * drive lags on the way up, which only makes the approach start earlier; the travel of a confirmed
+   * stall is taken out by the firmware, since the same witness also decides whether a stall in the last
+   * degrees is the end stop.
    */
   mostUpright(r: PlantReadings, reckoned: number): number {
     const inc = this.inclinometer(r);

@@ -267,6 +267,26 @@ describe("motor faults", () => {
     expect(r.truth().faults).toEqual(expect.arrayContaining(["WATCHDOG", "MOTOR_STALL"]));
     expect(r.inv.violations).toEqual([]);
   });
+  it("stall: a stall just short of upright, after an earlier one, is not taken for the end stop", () => {
+    const r = rig({ tilt: { restS: 5, pauseS: 2 } });
+    connect(r);
+    moveTo(r, -40);
+    r.client.stopHeartbeat();
+    untilEvent(r, "RETURN_STARTED");
+    r.clock.advance(1000);
+    // The first stall's commanded travel never happened; dead reckoning must not keep it.
+    r.device.inject.motorStall({ durationMs: 1000 });
+    untilEvent(r, "MOTOR_STALL");
+    r.until(() => r.truth().tilt <= -79.3, 120_000, "last degrees");
+    const stalls = () => r.client.events.filter((e) => e.code === "MOTOR_STALL").length;
+    const before = stalls();
+    r.device.inject.motorStall({ durationMs: 3000 });
+    r.until(() => stalls() > before, 2000, "second stall");
+    r.until(() => r.client.hasEvent("RETURN_DONE"), 600_000, "return");
+    expect(r.client.events.some((e) => /end of travel/.test(e.msg))).toBe(false);
+    expect(Math.abs(r.truth().tilt + 80)).toBeLessThanOrEqual(0.2);
+    expect(r.inv.violations).toEqual([]);
+  });
 });
 
 describe("power loss", () => {
